@@ -1,0 +1,672 @@
+"""SGDLogisticRegression: the scikit-learn face of the mini-batch solver."""
+
+import time
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._losses import loss_for
+from ._penalties import ElasticNet
+from ._schedules import make_schedule
+from ._solver import SolverState, run_epoch
+
+
+class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
+    r"""Logistic regression trained by mini-batch stochastic gradient descent.
+
+    Two classes give a sigmoid model with one weight vector; three or more a
+    multinomial (softmax) model with one weight vector per class. The fit
+    minimises
+
+    .. math::
+
+        J(W, b) = \frac{\sum_i s_i \, \mathrm{CE}(y_i, \mathrm{softmax}(x_i W + b))}
+                       {\sum_i s_i} + \alpha R(W)
+
+    where :math:`s_i` is ``sample_weight`` times ``class_weight`` (1 when
+    neither is given), :math:`R(W) = \rho \|W\|_1 + \frac{1 - \rho}{2}
+    \|W\|_2^2` with :math:`\rho` = ``l1_ratio`` (``penalty="l2"`` is
+    :math:`\rho = 0`, ``"l1"`` is :math:`\rho = 1`) and the intercept is not
+    penalised. With ``penalty="l2"`` the minimiser is that of
+    ``LogisticRegression(C=1 / (alpha * sum(s)))``.
+
+    Each mini-batch B of m samples, starting at sample t, takes the step
+
+    .. math::
+
+        \theta \leftarrow \theta - \eta_B \nabla J_B(\theta), \qquad
+        \eta_B = \sum_{k=0}^{m-1} \eta(t + k),
+
+    where :math:`\nabla J_B` is the batch estimate of the gradient, the lab's
+    :math:`\frac1m X_B^T(\hat y - y)` with sample weights, and
+    :math:`\eta(t)` the per-sample learning rate of ``SGDClassifier``. A
+    batch step is the sum of the per-sample steps, so ``eta0`` means what it
+    means in ``SGDClassifier`` at any ``batch_size``. The penalty is applied
+    as a proximal step, lazily, so a batch costs only what its non-zeros
+    cost. A step is capped per feature by a bound on the batch loss's
+    curvature along that feature, so that large early steps never overshoot
+    (see the documentation for the derivation).
+
+    Parameters
+    ----------
+    penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
+        The regularisation term R.
+    alpha : float, default=1e-4
+        Strength of the penalty. Also sets the ``"optimal"`` learning rate.
+    l1_ratio : float, default=0.15
+        Share of L1 in the elastic-net penalty; used with
+        ``penalty="elasticnet"`` only.
+    fit_intercept : bool, default=True
+        Whether to fit an (unpenalised) intercept.
+    max_iter : int, default=1000
+        Maximum number of epochs (passes over the training data) in ``fit``.
+    tol : float or None, default=1e-3
+        ``fit`` stops when the objective (or, with ``early_stopping``, the
+        validation log-loss) has not improved by at least ``tol`` for
+        ``n_iter_no_change`` consecutive epochs. None: run ``max_iter``
+        epochs.
+    shuffle : bool, default=True
+        Whether to shuffle the samples before each epoch.
+    verbose : int, default=0
+        Above 0, print one line per epoch: epoch, objective, norm of W,
+        seconds.
+    random_state : int, RandomState instance or None, default=None
+        Seeds shuffling, the validation split and ``init="random"``.
+    learning_rate : {"optimal", "constant", "invscaling", "adaptive"}, \
+            default="optimal"
+        The per-sample schedule :math:`\eta(t)`, as in ``SGDClassifier``:
+        ``"optimal"``: :math:`1 / (\alpha (t_0 + t - 1))` with Bottou's
+        :math:`t_0`; ``"constant"``: ``eta0``; ``"invscaling"``:
+        ``eta0 / t ** power_t``; ``"adaptive"``: ``eta0``, divided by 5
+        each time the stopping criterion fails.
+    eta0 : float, default=0.01
+        Initial per-sample learning rate of the ``"constant"``,
+        ``"invscaling"`` and ``"adaptive"`` schedules.
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
+    early_stopping : bool, default=False
+        Hold out a stratified ``validation_fraction`` of the training data,
+        score it after each epoch by log-loss, stop when it stops improving
+        and keep the coefficients of the best epoch.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+    n_iter_no_change : int, default=5
+        Epochs without improvement before stopping.
+    class_weight : dict, "balanced" or None, default=None
+        Weights per class, multiplied into ``sample_weight``. ``"balanced"``
+        uses ``n_samples / (n_classes * count(class))``; in ``partial_fit``
+        the counts are the running counts of all the data seen so far.
+    warm_start : bool, default=False
+        Start ``fit`` from the previous solution instead of ``init``.
+    average : bool or int, default=False
+        Return the average of the iterates (weighted by batch size) as the
+        model. An int starts averaging once that many samples have been seen.
+    batch_size : int, default=256
+        Samples per gradient step. 1 is per-sample SGD; ``n_samples`` or more
+        is full-batch gradient descent.
+    init : {"zeros", "random"}, default="zeros"
+        Initial weights when neither ``coef_init`` nor a warm start gives
+        them: the lab's "randomly or 0". ``"random"`` draws each weight from
+        N(0, 0.01^2).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        One row for two classes (the positive class ``classes_[1]``),
+        one row per class otherwise.
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+    n_iter_ : int
+        Epochs run by the last ``fit`` (1 per ``partial_fit``).
+    t_ : int
+        One plus the number of samples with non-zero weight the model was
+        trained on, the ``t`` of the schedule. It counts samples, not batch
+        steps, as in ``SGDClassifier``.
+    loss_curve_ : list of float
+        Training objective J after each epoch: the weighted mean of each
+        batch's loss just before its step, plus the penalty at the end of the
+        epoch.
+    validation_scores_ : list of float
+        With ``early_stopping``: minus the validation log-loss per epoch
+        (higher is better, as scikit-learn's ``neg_log_loss`` scorer).
+    best_validation_score_ : float
+        With ``early_stopping``: the best of ``validation_scores_``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when X has feature names that are all strings.
+
+    See Also
+    --------
+    sklearn.linear_model.SGDClassifier : Per-sample SGD, one-vs-rest.
+    sklearn.linear_model.LogisticRegression : Exact solvers, no streaming.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn_sgdlogreg import SGDLogisticRegression
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = SGDLogisticRegression(random_state=0).fit(X, y)
+    >>> clf.coef_.shape
+    (3, 4)
+    >>> clf.predict_proba(X[:1]).sum().round(6)
+    np.float64(1.0)
+    """
+
+    _parameter_constraints = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, None, None, closed="neither"), None],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "random_state": ["random_state"],
+        "learning_rate": [
+            StrOptions({"optimal", "constant", "invscaling", "adaptive"})
+        ],
+        "eta0": [Interval(Real, 0, None, closed="left")],
+        "power_t": [Interval(Real, None, None, closed="neither")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "warm_start": ["boolean"],
+        "average": [Interval(Integral, 1, None, closed="left"), "boolean"],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"zeros", "random"})],
+    }
+
+    def __init__(
+        self,
+        penalty="l2",
+        *,
+        alpha=1e-4,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        random_state=None,
+        learning_rate="optimal",
+        eta0=0.01,
+        power_t=0.5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
+        warm_start=False,
+        average=False,
+        batch_size=256,
+        init="zeros",
+    ):
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.max_iter = max_iter
+        self.tol = tol
+        self.shuffle = shuffle
+        self.verbose = verbose
+        self.random_state = random_state
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.average = average
+        self.batch_size = batch_size
+        self.init = init
+
+    # ------------------------------------------------------------------ #
+    # Training
+    # ------------------------------------------------------------------ #
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the model on (X, y) for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. CSR input is used as it is, without a copy, when
+            its dtype is float32 or float64.
+        y : array-like of shape (n_samples,)
+            Target labels.
+        coef_init : array-like of shape (n_classes, n_features), default=None
+            Initial weights ((1, n_features) for two classes).
+        intercept_init : array-like of shape (n_classes,), default=None
+            Initial intercept ((1,) for two classes).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; an integer weight k counts the row k times.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        self._check_schedule_params()
+        warm = self.warm_start and hasattr(self, "coef_")
+        if warm and coef_init is None:
+            coef_init, intercept_init = self.coef_, self.intercept_
+        X, y = validate_data(
+            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32]
+        )
+        X = _as_csr(X)
+        check_classification_targets(y)
+        classes, y_index = np.unique(y, return_inverse=True)
+        self._check_two_classes(classes)
+        self.classes_ = classes
+        self._class_counts = np.bincount(y_index, minlength=len(classes)).astype(float)
+        sample_weight = self._sample_weight(sample_weight, X, y_index)
+
+        rng = check_random_state(self.random_state)
+        self._rng = rng
+        self._loss = loss_for(len(classes))
+        self._schedule = make_schedule(
+            self.learning_rate, self.eta0, self.power_t, self.alpha
+        )
+        self._state = self._new_state(X, coef_init, intercept_init, rng)
+
+        train = np.arange(X.shape[0])
+        validation = None
+        if self.early_stopping:
+            train, validation = self._validation_split(y_index, sample_weight, rng)
+        self._state.observe_weights(sample_weight[train])
+
+        self.loss_curve_ = []
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+            best = None
+        best_value = np.inf
+        no_improvement = 0
+        converged = False
+        for epoch in range(1, self.max_iter + 1):
+            tic = time.perf_counter()
+            objective = self._epoch(X, y_index, sample_weight, train)
+            self.loss_curve_.append(objective)
+            if self.early_stopping:
+                self._export()
+                score = -self._log_loss(
+                    X[validation], y_index[validation], sample_weight[validation]
+                )
+                self.validation_scores_.append(score)
+                value = -score
+                if score > self.best_validation_score_:
+                    self.best_validation_score_ = score
+                    best = (self.coef_.copy(), self.intercept_.copy())
+            else:
+                value = objective
+            if self.verbose:
+                print(self._progress_line(epoch, objective, time.perf_counter() - tic))
+            if self.tol is not None:
+                no_improvement = 0 if value < best_value - self.tol else no_improvement + 1
+            best_value = min(best_value, value)
+            if no_improvement >= self.n_iter_no_change:
+                no_improvement = 0
+                if self._schedule.end_epoch(improved=False) or self.learning_rate != "adaptive":
+                    converged = True
+                    break
+        self.n_iter_ = epoch
+        self.t_ = self._state.t
+        if self.early_stopping:
+            self.coef_, self.intercept_ = best
+        else:
+            self._export()
+        if not converged and self.tol is not None and self.max_iter > 1:
+            self._warn_not_converged()
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over (X, y), continuing from where the last call stopped.
+
+        The step counter ``t_``, the schedule, the owed penalties and the
+        average all carry over, so a stream of ``partial_fit`` calls learns
+        as one ``fit`` over the concatenated stream would. A batch whose
+        weights are all zero changes nothing.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        classes : array-like of shape (n_classes,), default=None
+            All the classes; required on the first call, ignored after.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        first = not hasattr(self, "_state")
+        if first:
+            self._check_schedule_params()
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit.")
+        X, y = validate_data(
+            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32], reset=first
+        )
+        X = _as_csr(X)
+        check_classification_targets(y)
+        if first:
+            classes = np.unique(classes)
+            self._check_two_classes(classes)
+            self.classes_ = classes
+            self._rng = check_random_state(self.random_state)
+            self._loss = loss_for(len(classes))
+            self._schedule = make_schedule(
+                self.learning_rate, self.eta0, self.power_t, self.alpha
+            )
+            self._class_counts = np.zeros(len(classes))
+            self.loss_curve_ = []
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"`classes={classes!r}` is not the same as on the first call to "
+                f"partial_fit: {self.classes_!r}."
+            )
+        unknown = ~np.isin(y, self.classes_)
+        if unknown.any():
+            raise ValueError(
+                f"y has labels not in classes: {np.unique(y[unknown])!r}; "
+                f"classes are {self.classes_!r}."
+            )
+        y_index = np.searchsorted(self.classes_, y)
+        if first:
+            self._state = self._new_state(X, None, None, self._rng)
+        elif X.dtype != self._state.V.dtype:
+            X = X.astype(self._state.V.dtype)
+        np.add.at(self._class_counts, y_index, 1)
+        sample_weight = self._sample_weight(sample_weight, X, y_index)
+        if not sample_weight.any():
+            if first:
+                self._export()
+                self.t_, self.n_iter_ = self._state.t, 1
+            return self
+        self._state.observe_weights(sample_weight)
+        self.loss_curve_.append(
+            self._epoch(X, y_index, sample_weight, np.arange(X.shape[0]))
+        )
+        self.n_iter_ = 1
+        self.t_ = self._state.t
+        self._export()
+        return self
+
+    def _epoch(self, X, y_index, sample_weight, rows):
+        """Run one epoch over ``rows``; return the training objective."""
+        order = self._rng.permutation(rows) if self.shuffle else rows
+        state = self._state
+        penalty = ElasticNet.from_params(self.penalty, self.alpha, self.l1_ratio)
+        weighted_loss = run_epoch(
+            X, y_index, sample_weight, order, state, self._loss, self._schedule,
+            penalty, self.batch_size, self.fit_intercept,
+        )
+        total_weight = float(sample_weight[rows].sum())
+        return weighted_loss / total_weight + penalty.value(state.coef())
+
+    def _new_state(self, X, coef_init, intercept_init, rng):
+        n_features = X.shape[1]
+        n_outputs = self._loss.n_outputs(len(self.classes_))
+        dtype = X.dtype
+        if coef_init is not None:
+            coef = np.asarray(coef_init, dtype=dtype)
+            if coef.shape != (n_outputs, n_features):
+                raise ValueError(
+                    f"coef_init has shape {coef.shape}; expected "
+                    f"{(n_outputs, n_features)} for {len(self.classes_)} classes "
+                    f"and {n_features} features."
+                )
+            V = np.array(coef.T, order="C")
+        elif self.init == "random":
+            V = rng.normal(0.0, 0.01, size=(n_features, n_outputs)).astype(dtype)
+        else:
+            V = np.zeros((n_features, n_outputs), dtype=dtype)
+        intercept = np.zeros(n_outputs, dtype=dtype)
+        if intercept_init is not None:
+            intercept_init = np.asarray(intercept_init, dtype=dtype).reshape(-1)
+            if intercept_init.shape != (n_outputs,):
+                raise ValueError(
+                    f"intercept_init has shape {intercept_init.shape}; expected "
+                    f"{(n_outputs,)}."
+                )
+            intercept[:] = intercept_init
+        if not self.fit_intercept:
+            intercept[:] = 0
+        average_start = None
+        if self.average is not False:
+            average_start = 1 if self.average is True else int(self.average)
+        return SolverState(V, intercept, average_start)
+
+    def _sample_weight(self, sample_weight, X, y_index):
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        if self.class_weight is not None:
+            sample_weight = sample_weight * self._class_weights(y_index)[y_index]
+        return sample_weight
+
+    def _class_weights(self, y_index):
+        n_classes = len(self.classes_)
+        if self.class_weight == "balanced":
+            # Counts of all the data seen so far, so that partial_fit can
+            # balance a stream whose class frequencies it learns as it goes.
+            counts = self._class_counts
+            with np.errstate(divide="ignore"):
+                weights = counts.sum() / (n_classes * counts)
+            return np.where(counts > 0, weights, 0.0)
+        return compute_class_weight(
+            self.class_weight, classes=self.classes_, y=self.classes_[y_index]
+        )
+
+    def _validation_split(self, y_index, sample_weight, rng):
+        splitter = StratifiedShuffleSplit(
+            test_size=self.validation_fraction, random_state=rng
+        )
+        try:
+            train, validation = next(splitter.split(np.zeros(len(y_index)), y_index))
+        except ValueError as exc:
+            raise ValueError(
+                f"early_stopping could not hold out a stratified "
+                f"validation_fraction={self.validation_fraction}: {exc}"
+            ) from exc
+        if not sample_weight[train].any() or not sample_weight[validation].any():
+            raise ValueError(
+                "early_stopping needs samples of non-zero weight in both the "
+                "training and the validation part."
+            )
+        return train, validation
+
+    def _check_schedule_params(self):
+        if self.learning_rate == "optimal" and self.alpha == 0:
+            raise ValueError(
+                "alpha must be > 0 with learning_rate='optimal': its rate is "
+                "1 / (alpha * (t0 + t))."
+            )
+        if self.learning_rate != "optimal" and self.eta0 <= 0:
+            raise ValueError(
+                f"eta0 must be > 0 with learning_rate={self.learning_rate!r}."
+            )
+
+    @staticmethod
+    def _check_two_classes(classes):
+        if len(classes) < 2:
+            raise ValueError(
+                "This solver needs samples of at least 2 classes in the data, "
+                f"but the data contains only one class: {classes[0]!r}."
+            )
+
+    def _export(self):
+        """Write coef_ and intercept_ from the solver state."""
+        state = self._state
+        averaged = state.averaged()
+        if averaged is not None:
+            coef, intercept = averaged
+        else:
+            coef, intercept = state.coef(), state.intercept
+        self.coef_ = np.ascontiguousarray(coef.T)
+        self.intercept_ = np.array(intercept)
+
+    def _log_loss(self, X, y_index, sample_weight):
+        raw = self._raw_prediction(X)
+        loss, _ = self._loss.loss_gradient(raw, y_index)
+        return float(sample_weight @ loss / sample_weight.sum())
+
+    def _progress_line(self, epoch, objective, seconds):
+        norm = float(np.linalg.norm(self._state.coef()))
+        return (
+            f"-- Epoch {epoch}, objective: {objective:.6f}, norm W: {norm:.4f}, "
+            f"t: {self._state.t}, {seconds:.3f} s"
+        )
+
+    def _warn_not_converged(self):
+        change = (
+            self.loss_curve_[-1] - self.loss_curve_[-2]
+            if len(self.loss_curve_) > 1 else float("nan")
+        )
+        watched = "validation log-loss" if self.early_stopping else "objective"
+        warnings.warn(
+            f"Maximum number of epochs ({self.max_iter}) reached before the "
+            f"{watched} stopped improving by tol={self.tol} for "
+            f"{self.n_iter_no_change} epochs; the last change of the objective "
+            f"was {change:.3g}. Increase max_iter, raise tol, or try a larger "
+            f"batch_size or a smaller eta0.",
+            ConvergenceWarning,
+        )
+
+    # ------------------------------------------------------------------ #
+    # Prediction
+    # ------------------------------------------------------------------ #
+
+    def _raw_prediction(self, X):
+        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True)
+        return np.asarray(scores) + self.intercept_
+
+    def decision_function(self, X):
+        """Scores: log-odds of ``classes_[1]`` for two classes, else per class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", reset=False,
+                          dtype=[np.float64, np.float32])
+        raw = self._raw_prediction(X)
+        return raw[:, 0] if raw.shape[1] == 1 else raw
+
+    def predict(self, X):
+        """Most probable class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[scores.argmax(axis=1)]
+
+    def predict_proba(self, X):
+        """Class probabilities, from a log-sum-exp that never overflows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", reset=False,
+                          dtype=[np.float64, np.float32])
+        return loss_for(len(self.classes_)).predict_proba(self._raw_prediction(X))
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities, computed without ``log(0)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", reset=False,
+                          dtype=[np.float64, np.float32])
+        return loss_for(len(self.classes_)).predict_log_proba(self._raw_prediction(X))
+
+    def densify(self):
+        """Store ``coef_`` as a dense array (the default).
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self)
+        if sp.issparse(self.coef_):
+            self.coef_ = self.coef_.toarray()
+        return self
+
+    def sparsify(self):
+        """Store ``coef_`` as a CSR matrix, worth it when most weights are 0.
+
+        Prediction works on either form; ``partial_fit`` continues from the
+        solver's own state either way.
+
+        Returns
+        -------
+        self : object
+        """
+        check_is_fitted(self)
+        self.coef_ = sp.csr_matrix(self.coef_)
+        return self
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_class = True
+        return tags
+
+
+def _as_csr(X):
+    """CSR view of validated X: sparse input as it is, dense input converted.
+
+    Dense input goes through the same sparse loop so that dense and sparse
+    copies of the same data give the same model.
+    """
+    if sp.issparse(X):
+        if not X.has_canonical_format:
+            X = X.copy()
+            X.sum_duplicates()
+        return X
+    return sp.csr_matrix(X)

@@ -1,0 +1,110 @@
+"""Cross-entropy losses that speak raw predictions (scores).
+
+Both losses take ``raw_prediction`` of shape (n_samples, n_outputs) and an
+integer target ``y`` holding each sample's class index. The binary loss has
+one output (the score of the positive class); the multinomial loss has one
+output per class.
+"""
+
+import numpy as np
+from scipy.special import expit, log_expit, logsumexp
+
+
+class BinaryCrossEntropy:
+    """Sigmoid cross-entropy, ``log(1 + exp(z)) - y * z``.
+
+    ``curvature_bound`` bounds the second derivative of the loss with respect
+    to the score: ``sigma(z) * (1 - sigma(z)) <= 1/4``.
+    """
+
+    curvature_bound = 0.25
+
+    @staticmethod
+    def n_outputs(n_classes):
+        return 1
+
+    @staticmethod
+    def loss_gradient(raw_prediction, y):
+        """Per-sample loss and its gradient with respect to the scores.
+
+        Parameters
+        ----------
+        raw_prediction : ndarray of shape (n_samples, 1)
+        y : ndarray of shape (n_samples,)
+            0 or 1.
+
+        Returns
+        -------
+        loss : ndarray of shape (n_samples,)
+        gradient : ndarray of shape (n_samples, 1)
+            ``sigma(z) - y``, the lab's ``y_hat - y``.
+        """
+        z = raw_prediction[:, 0]
+        # log(1 + exp(z)) - y z == -log_expit(z) for y=1, -log_expit(-z) for y=0;
+        # written with the sign flip so it never overflows.
+        signed = np.where(y == 1, z, -z)
+        loss = -log_expit(signed)
+        gradient = expit(z) - y
+        return loss, gradient[:, np.newaxis]
+
+    @staticmethod
+    def predict_proba(raw_prediction):
+        z = raw_prediction[:, 0]
+        # expit(-z) instead of 1 - expit(z) keeps tiny probabilities accurate.
+        return np.column_stack([expit(-z), expit(z)])
+
+    @staticmethod
+    def predict_log_proba(raw_prediction):
+        z = raw_prediction[:, 0]
+        return np.column_stack([log_expit(-z), log_expit(z)])
+
+
+class MultinomialCrossEntropy:
+    """Softmax cross-entropy, ``logsumexp(z) - z[y]``.
+
+    The Hessian of the loss with respect to the scores is
+    ``diag(p) - p p^T``, whose largest eigenvalue is at most 1/2.
+    """
+
+    curvature_bound = 0.5
+
+    @staticmethod
+    def n_outputs(n_classes):
+        return n_classes
+
+    @staticmethod
+    def loss_gradient(raw_prediction, y):
+        """Per-sample loss and its gradient with respect to the scores.
+
+        Parameters
+        ----------
+        raw_prediction : ndarray of shape (n_samples, n_classes)
+        y : ndarray of shape (n_samples,)
+            Class indices.
+
+        Returns
+        -------
+        loss : ndarray of shape (n_samples,)
+        gradient : ndarray of shape (n_samples, n_classes)
+            ``softmax(z) - onehot(y)``.
+        """
+        rows = np.arange(raw_prediction.shape[0])
+        log_norm = logsumexp(raw_prediction, axis=1)
+        loss = log_norm - raw_prediction[rows, y]
+        gradient = np.exp(raw_prediction - log_norm[:, np.newaxis])
+        gradient[rows, y] -= 1
+        return loss, gradient
+
+    @staticmethod
+    def predict_proba(raw_prediction):
+        log_norm = logsumexp(raw_prediction, axis=1, keepdims=True)
+        return np.exp(raw_prediction - log_norm)
+
+    @staticmethod
+    def predict_log_proba(raw_prediction):
+        return raw_prediction - logsumexp(raw_prediction, axis=1, keepdims=True)
+
+
+def loss_for(n_classes):
+    """The loss that models ``n_classes`` classes."""
+    return BinaryCrossEntropy() if n_classes == 2 else MultinomialCrossEntropy()

@@ -1,0 +1,45 @@
+"""The elastic-net penalty ``alpha * (l1_ratio * |W|_1 + (1 - l1_ratio) / 2 * |W|_2^2)``.
+
+``penalty="l2"`` is ``l1_ratio=0``, ``"l1"`` is ``l1_ratio=1``, ``None`` is
+``alpha=0``. The intercept is never penalised.
+"""
+
+import numpy as np
+
+
+class ElasticNet:
+    """Strengths of the two parts of the penalty.
+
+    Parameters
+    ----------
+    alpha : float
+    l1_ratio : float
+    """
+
+    def __init__(self, alpha, l1_ratio):
+        self.l1 = alpha * l1_ratio
+        self.l2 = alpha * (1.0 - l1_ratio)
+
+    @classmethod
+    def from_params(cls, penalty, alpha, l1_ratio):
+        if penalty is None:
+            return cls(0.0, 0.0)
+        l1_ratio = {"l2": 0.0, "l1": 1.0}.get(penalty, l1_ratio)
+        return cls(alpha, l1_ratio)
+
+    def value(self, coef):
+        """Penalty of the weights ``coef`` (any shape)."""
+        return self.l1 * np.abs(coef).sum() + 0.5 * self.l2 * np.square(coef).sum()
+
+    def gradient(self, coef):
+        """A subgradient (``sign(0) = 0``)."""
+        return self.l1 * np.sign(coef) + self.l2 * coef
+
+
+def soft_threshold(values, amount):
+    """Move ``values`` toward zero by ``amount`` (broadcast), stopping at zero.
+
+    Applying it twice with amounts ``a`` then ``b`` equals applying it once
+    with ``a + b``, which is what lets the L1 penalty be applied lazily.
+    """
+    return np.sign(values) * np.maximum(np.abs(values) - amount, 0.0)

@@ -1,0 +1,97 @@
+"""Learning-rate schedules, per sample.
+
+Each schedule gives the rate ``eta(t)`` of the ``t``-th sample (``t`` starts
+at 1), with SGDClassifier's formulas. A mini-batch of ``m`` samples that
+starts at sample ``t`` moves by the rates those ``m`` samples would have
+used one at a time, ``eta(t) + ... + eta(t + m - 1)``: a batch step is the
+sum of per-sample steps, so the pace of learning per sample does not depend
+on the batch size.
+"""
+
+import numpy as np
+
+
+class _Schedule:
+    def rate(self, t):
+        raise NotImplementedError
+
+    def batch_step(self, t, n_samples):
+        """Sum of the per-sample rates of samples ``t .. t + n_samples - 1``."""
+        return float(np.sum(self.rate(np.arange(t, t + n_samples, dtype=float))))
+
+    def end_epoch(self, improved):
+        """Hook for schedules that react to the stopping criterion."""
+        return False
+
+
+class Constant(_Schedule):
+    """``eta = eta0``."""
+
+    def __init__(self, eta0):
+        self.eta0 = eta0
+
+    def rate(self, t):
+        return np.full_like(t, self.eta0)
+
+
+class Optimal(_Schedule):
+    """``eta = 1 / (alpha * (t0 + t - 1))``, Bottou's schedule.
+
+    ``t0`` makes the first rate ``alpha ** -0.25``, the heuristic scikit-learn
+    uses for the log loss.
+    """
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+        first_rate = alpha**-0.25
+        self.t0 = 1.0 / (first_rate * alpha)
+
+    def rate(self, t):
+        return 1.0 / (self.alpha * (self.t0 + t - 1))
+
+
+class InvScaling(_Schedule):
+    """``eta = eta0 / t ** power_t``."""
+
+    def __init__(self, eta0, power_t):
+        self.eta0 = eta0
+        self.power_t = power_t
+
+    def rate(self, t):
+        return self.eta0 / t**self.power_t
+
+
+class Adaptive(_Schedule):
+    """``eta = eta0`` until the stopping criterion fails, then divided by 5.
+
+    ``eta0`` is the current rate: it is what a later ``partial_fit`` continues
+    from.
+    """
+
+    smallest_rate = 1e-6
+
+    def __init__(self, eta0):
+        self.eta0 = eta0
+
+    def rate(self, t):
+        return np.full_like(t, self.eta0)
+
+    def end_epoch(self, improved):
+        """Divide the rate by 5 after an epoch without improvement.
+
+        Returns True once the rate is too small to go on.
+        """
+        if not improved:
+            self.eta0 /= 5
+        return self.eta0 < self.smallest_rate
+
+
+def make_schedule(learning_rate, eta0, power_t, alpha):
+    """Turn the estimator's ``learning_rate`` string into a schedule object."""
+    if learning_rate == "optimal":
+        return Optimal(alpha)
+    if learning_rate == "constant":
+        return Constant(eta0)
+    if learning_rate == "invscaling":
+        return InvScaling(eta0, power_t)
+    return Adaptive(eta0)
