@@ -56,3 +56,41 @@ def debian_task(task, min_documents=50):
     names, counts = np.unique(sections, return_counts=True)
     keep = np.isin(sections, names[counts >= min_documents])
     return [t for t, k in zip(texts, keep) if k], sections[keep]
+
+
+def debian_tfidf_split(task, test_size=0.2, n_documents=None, random_state=0):
+    """The fixed tf-idf train/test split the demo, tests and benchmarks share.
+
+    Parameters
+    ----------
+    task : {"multiclass", "binary"}
+        See :func:`debian_task`.
+    test_size : float, default=0.2
+        Share of the documents held out, stratified by label.
+    n_documents : int or None, default=None
+        Keep a stratified random subset of this many documents first (for
+        quick tests); None keeps them all.
+    random_state : int, default=0
+        Seeds the subset and the split.
+
+    Returns
+    -------
+    X_train, X_test : csr_matrix of float64
+        Tf-idf (``min_df=2``, sublinear tf, l2-normalised rows), fitted on the
+        training part.
+    y_train, y_test : ndarray
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.model_selection import train_test_split
+
+    texts, y = debian_task(task)
+    if n_documents is not None:
+        texts, _, y, _ = train_test_split(
+            texts, y, train_size=n_documents, stratify=y, random_state=random_state
+        )
+    texts_train, texts_test, y_train, y_test = train_test_split(
+        texts, y, test_size=test_size, stratify=y, random_state=random_state
+    )
+    vectorizer = TfidfVectorizer(min_df=2, sublinear_tf=True)
+    X_train = vectorizer.fit_transform(texts_train)
+    return X_train, vectorizer.transform(texts_test), y_train, y_test
