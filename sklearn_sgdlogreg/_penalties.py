@@ -42,4 +42,4 @@ def soft_threshold(values, amount):
     Applying it twice with amounts ``a`` then ``b`` equals applying it once
     with ``a + b``, which is what lets the L1 penalty be applied lazily.
     """
-    return np.sign(values) * np.maximum(np.abs(values) - amount, 0.0)
+    return values - np.clip(values, -amount, amount)

@@ -11,17 +11,20 @@ One step on a batch B of m samples (weights s_i, mean weight s_bar over the
 data seen), per-sample schedule eta(t)::
 
     eta   = eta(t) + ... + eta(t + m - 1)          sum of per-sample rates
-    g_W   = X_B^T G,  G_i = s_i / (m s_bar) * dloss/dz_i
-    eta_j = min(eta, 1 / d_j)                       curvature cap, see below
+    w_i   = s_i / (m s_bar)
+    g_W   = X_B^T G,  G_i = w_i * dloss/dz_i
+    eta_j = min(eta, 1 / (c * sum_i w_i x_ij^2))    curvature cap, see below
     W_j  <- soft_threshold((W_j - eta_j g_j) / (1 + eta_j l2), eta_j l1)
-    b    <- b - min(eta, 1 / d_b) * sum_i G_i
+    b    <- b - min(eta, 1 / (c * sum_i w_i)) * sum_i G_i
 
-``d_j = c * sum_i (s_i / (m s_bar)) |x_ij| (|x_i|_1 + 1)`` is a bound on the
-batch loss's curvature along feature j (c bounds the loss's second
-derivative): it never lets a step overshoot the batch's minimum along a
-feature that many samples share, while rare features keep the full step.
-Every coordinate uses one step size for its data gradient and its penalty,
-so the fixed points are the minimisers of the objective.
+``c * sum_i w_i x_ij^2`` bounds the batch loss's second derivative along
+feature j (c bounds the loss's second derivative in the score), and ``c *
+sum_i w_i`` along the intercept: no coordinate moves further than a Newton
+step along it would. Summed per-sample rates are large for a batch, and the
+intercept and the features that many samples share would overshoot by a
+factor of up to m without the cap; rare features keep the full step. Every
+coordinate uses one step size for its data gradient and its penalty, so the
+fixed points are the minimisers of the objective.
 """
 
 import numpy as np
@@ -135,16 +138,52 @@ class _Compactor:
     """Maps a batch's column indices to 0..n_distinct-1 without sorting."""
 
     def __init__(self, n_features):
-        self._mark = np.empty(n_features, dtype=np.intp)
-        self._local = np.empty(n_features, dtype=np.intp)
+        index_dtype = np.int32 if n_features < 2**31 else np.int64
+        self._mark = np.empty(n_features, dtype=index_dtype)
+        self._local = np.empty(n_features, dtype=index_dtype)
 
     def __call__(self, indices):
-        positions = np.arange(indices.size)
+        positions = np.arange(indices.size, dtype=self._mark.dtype)
         # Any one writer per column wins; comparing finds exactly that one.
         self._mark[indices] = positions
         cols = indices[self._mark[indices] == positions]
-        self._local[cols] = np.arange(cols.size)
+        self._local[cols] = np.arange(cols.size, dtype=self._local.dtype)
         return cols, self._local[indices]
+
+
+def batch_gradient(X, y, omega, coef, intercept, loss, coef_scale=1.0):
+    """Loss and gradient of ``sum_i omega_i * loss(y_i, x_i W + b)``.
+
+    The lab's ``X^T (y_hat - y)``, with weights: the one place the solver
+    computes a gradient.
+
+    Parameters
+    ----------
+    X : sparse matrix of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+        Class indices.
+    omega : ndarray of shape (n_samples,)
+        Weight of each sample's loss.
+    coef : ndarray of shape (n_features, n_outputs)
+    intercept : ndarray of shape (n_outputs,)
+    loss : a loss from ``_losses``
+    coef_scale : float, default=1.0
+        The weights are ``coef_scale * coef`` (the solver's lazy L2 scale).
+
+    Returns
+    -------
+    sample_loss : ndarray of shape (n_samples,)
+        Unweighted loss of each sample.
+    grad_coef : ndarray of shape (n_features, n_outputs)
+    grad_intercept : ndarray of shape (n_outputs,)
+    """
+    raw_prediction = X @ coef
+    if coef_scale != 1.0:
+        raw_prediction *= coef_scale
+    raw_prediction += intercept
+    sample_loss, gradient = loss.loss_gradient(raw_prediction, y)
+    gradient *= omega[:, np.newaxis]
+    return sample_loss, X.T @ gradient, gradient.sum(axis=0)
 
 
 def run_epoch(X, y, sample_weight, order, state, loss, schedule, penalty,
@@ -173,16 +212,15 @@ def run_epoch(X, y, sample_weight, order, state, loss, schedule, penalty,
     """
     dtype = state.V.dtype
     compact = _Compactor(X.shape[1])
-    has_negative = X.data.size and X.data.min() < 0
     c = loss.curvature_bound
     mean_weight = state.mean_weight
-    contiguous = np.array_equal(order, np.arange(order[0], order[0] + order.size)) \
-        if order.size else True
+    first = order[0] if order.size else 0
+    contiguous = np.array_equal(order, np.arange(first, first + order.size))
     weighted_loss = 0.0
 
     for start in range(0, order.size, batch_size):
         if contiguous:
-            rows = slice(order[0] + start, order[0] + min(start + batch_size, order.size))
+            rows = slice(first + start, first + min(start + batch_size, order.size))
         else:
             rows = order[start:start + batch_size]
         s = sample_weight[rows]
@@ -191,51 +229,56 @@ def run_epoch(X, y, sample_weight, order, state, loss, schedule, penalty,
             continue
         X_b = X[rows]
         cols, local = compact(X_b.indices)
-        X_c = sp.csr_matrix((X_b.data, local, X_b.indptr), shape=(X_b.shape[0], cols.size))
-
-        V_old = state.V[cols]
-        V_c = V_old
+        X_c = sp.csr_array(
+            (X_b.data, local, X_b.indptr), shape=(X_b.shape[0], cols.size)
+        )
+        V_c = state.V[cols]
+        V_old = V_c.copy() if state.average is not None else None
         if penalty.l1:
             owed = (state.l1_total - state.l1_applied[cols]).astype(dtype)
             V_c = soft_threshold(V_c, owed[:, np.newaxis])
 
-        raw = X_c @ V_c
-        raw *= state.scale
-        raw += state.intercept
-        sample_loss, G = loss.loss_gradient(raw, y[rows])
         omega = (s / (n_batch * mean_weight)).astype(dtype, copy=False)
-        weighted_loss += float(s @ sample_loss)
-        G *= omega[:, np.newaxis]
-        grad_W = X_c.T @ G
-
         eta = schedule.batch_step(state.t, n_batch)
-        X_abs = X_c if not has_negative else abs(X_c)
-        row_l1 = X_abs @ np.ones(cols.size, dtype=dtype)
-        if fit_intercept:
-            row_l1 += 1
-        curvature = c * (X_abs.T @ (omega * row_l1))
+        X_squared = sp.csr_array((X_c.data**2, local, X_b.indptr), shape=X_c.shape)
+        curvature = c * (X_squared.T @ omega)
         with np.errstate(divide="ignore"):
-            eta_j = np.minimum(eta, 1.0 / curvature).astype(dtype)
+            eta_j = np.minimum(eta, 1.0 / curvature)
+        capped = np.flatnonzero(eta_j < eta)
 
+        # W_j <- (W_j - eta_j g_j) / (1 + eta_j l2), in units of V at the new
+        # scale. Uncapped rows share one factor on the gradient, folded into
+        # the per-sample weights before X^T G; only capped rows need more.
         new_scale = state.scale / (1.0 + eta * penalty.l2)
-        W_c = state.scale * V_c - eta_j[:, np.newaxis] * grad_W
-        W_c /= (1.0 + eta_j * penalty.l2)[:, np.newaxis]
+        move = -eta / state.scale
+        sample_loss, delta_V, grad_b = batch_gradient(
+            X_c, y[rows], omega * dtype.type(move), V_c, state.intercept, loss,
+            coef_scale=state.scale,
+        )
+        weighted_loss += float(s @ sample_loss)
+        if capped.size:
+            shrink = 1.0 + eta_j[capped] * penalty.l2
+            eta_ratio = (eta_j[capped] / eta) * (1.0 + eta * penalty.l2) / shrink
+            delta_V[capped] *= eta_ratio.astype(dtype)[:, np.newaxis]
+            keep = (1.0 + eta * penalty.l2) / shrink
+            V_c[capped] *= keep.astype(dtype)[:, np.newaxis]
+        V_c += delta_V
         if penalty.l1:
-            W_c = soft_threshold(W_c, (eta_j * penalty.l1)[:, np.newaxis])
+            V_c = soft_threshold(V_c, (eta_j * penalty.l1 / new_scale)[:, np.newaxis])
             state.l1_total += eta * penalty.l1 / new_scale
             state.l1_applied[cols] = state.l1_total
-        V_new = W_c / dtype.type(new_scale)
-        state.V[cols] = V_new
+        state.V[cols] = V_c
 
         if fit_intercept:
-            eta_b = min(eta, 1.0 / (c * float(omega @ row_l1)))
-            state.intercept -= dtype.type(eta_b) * G.sum(axis=0)
+            # grad_b carries the factor -eta / scale folded in above.
+            eta_b = min(eta, 1.0 / (c * float(omega.sum())))
+            state.intercept += dtype.type(eta_b * state.scale / eta) * grad_b
 
         state.scale = new_scale
         state.t += n_batch
         avg = state.average
         if avg is not None:
-            avg.record_change(cols, V_new - V_old)
+            avg.record_change(cols, V_c - V_old)
             if state.t - 1 >= avg.start:
                 avg.record_iterate(n_batch, state.scale, state.intercept)
         if state.scale < _SMALLEST_SCALE:
