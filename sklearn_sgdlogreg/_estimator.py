@@ -41,8 +41,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     neither is given), :math:`R(W) = \rho \|W\|_1 + \frac{1 - \rho}{2}
     \|W\|_2^2` with :math:`\rho` = ``l1_ratio`` (``penalty="l2"`` is
     :math:`\rho = 0`, ``"l1"`` is :math:`\rho = 1`) and the intercept is not
-    penalised. With ``penalty="l2"`` the minimiser is that of
-    ``LogisticRegression(C=1 / (alpha * sum(s)))``.
+    penalised. The minimiser is that of ``LogisticRegression(C=1 / (alpha *
+    sum(s)))`` with the same penalty and ``l1_ratio``.
 
     Each mini-batch B of m samples, starting at sample t, takes the step
 
@@ -57,9 +57,10 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     batch step is the sum of the per-sample steps, so ``eta0`` means what it
     means in ``SGDClassifier`` at any ``batch_size``. The penalty is applied
     as a proximal step, lazily, so a batch costs only what its non-zeros
-    cost. A step is capped per feature by a bound on the batch loss's
-    curvature along that feature, so that large early steps never overshoot
-    (see the documentation for the derivation).
+    cost. Each coordinate's step is capped so that it moves no further than
+    a Newton step along that coordinate would: summed per-sample rates are
+    large for a batch, and the intercept and frequent features would
+    otherwise overshoot (``docs/derivation.md`` derives all of this).
 
     Parameters
     ----------
@@ -498,7 +499,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         if self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError(
                 "alpha must be > 0 with learning_rate='optimal': its rate is "
-                "1 / (alpha * (t0 + t))."
+                "1 / (alpha * (t0 + t - 1))."
             )
         if self.learning_rate != "optimal" and self.eta0 <= 0:
             raise ValueError(

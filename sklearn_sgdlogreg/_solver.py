@@ -14,7 +14,7 @@ data seen), per-sample schedule eta(t)::
     w_i   = s_i / (m s_bar)
     g_W   = X_B^T G,  G_i = w_i * dloss/dz_i
     eta_j = min(eta, 1 / (c * sum_i w_i x_ij^2))    curvature cap, see below
-    W_j  <- soft_threshold((W_j - eta_j g_j) / (1 + eta_j l2), eta_j l1)
+    W_j  <- soft_threshold(W_j - eta_j g_j, eta_j l1) / (1 + eta_j l2)
     b    <- b - min(eta, 1 / (c * sum_i w_i)) * sum_i G_i
 
 ``c * sum_i w_i x_ij^2`` bounds the batch loss's second derivative along
@@ -264,8 +264,13 @@ def run_epoch(X, y, sample_weight, order, state, loss, schedule, penalty,
             V_c[capped] *= keep.astype(dtype)[:, np.newaxis]
         V_c += delta_V
         if penalty.l1:
-            V_c = soft_threshold(V_c, (eta_j * penalty.l1 / new_scale)[:, np.newaxis])
-            state.l1_total += eta * penalty.l1 / new_scale
+            # The prox of the elastic net thresholds first and shrinks after:
+            # S(v, eta l1) / (1 + eta l2). V_c is already shrunk, so the
+            # threshold shrinks with it; for untouched rows the owed amount
+            # is in units of V before this step's shrink.
+            amount = eta_j * penalty.l1 / ((1.0 + eta_j * penalty.l2) * new_scale)
+            V_c = soft_threshold(V_c, amount.astype(dtype)[:, np.newaxis])
+            state.l1_total += eta * penalty.l1 / state.scale
             state.l1_applied[cols] = state.l1_total
         state.V[cols] = V_c
 
