@@ -89,31 +89,33 @@ class MultinomialCrossEntropy:
             ``softmax(z) - onehot(y)``.
         """
         rows = np.arange(raw_prediction.shape[0])
-        log_norm = _logsumexp(raw_prediction)
-        loss = log_norm[:, 0] - raw_prediction[rows, y]
-        gradient = raw_prediction - log_norm
-        np.exp(gradient, out=gradient)
+        log_proba = _log_softmax(raw_prediction)
+        loss = -log_proba[rows, y]
+        gradient = np.exp(log_proba, out=log_proba)
         gradient[rows, y] -= 1
         return loss, gradient
 
     @staticmethod
     def predict_proba(raw_prediction):
-        return np.exp(raw_prediction - _logsumexp(raw_prediction))
+        shifted = np.exp(raw_prediction - raw_prediction.max(axis=1, keepdims=True))
+        return shifted / shifted.sum(axis=1, keepdims=True)
 
     @staticmethod
     def predict_log_proba(raw_prediction):
-        return raw_prediction - _logsumexp(raw_prediction)
+        return _log_softmax(raw_prediction)
 
 
-def _logsumexp(raw_prediction):
-    """Row-wise ``log(sum(exp(z)))`` of shape (n_samples, 1), never overflowing.
+def _log_softmax(raw_prediction):
+    """Row-wise ``z - log(sum(exp(z)))``, never overflowing.
 
-    Hand-written because scipy's general version costs more in overhead than
-    the arithmetic on a mini-batch.
+    The maximum is subtracted before anything else: adding it back after the
+    log would lose the log term to rounding for scores near 1e308.
+    Hand-written because scipy's general logsumexp costs more in overhead
+    than the arithmetic on a mini-batch.
     """
-    top = raw_prediction.max(axis=1, keepdims=True)
-    shifted = np.exp(raw_prediction - top)
-    return np.log(shifted.sum(axis=1, keepdims=True)) + top
+    shifted = raw_prediction - raw_prediction.max(axis=1, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return shifted
 
 
 def loss_for(n_classes):

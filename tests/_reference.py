@@ -1,0 +1,77 @@
+"""Explicit, unoptimised computations the package is tested against."""
+
+import numpy as np
+from scipy.special import expit, logsumexp
+
+
+def objective(coef, intercept, X, y_index, sample_weight, alpha, l1_ratio=0.0):
+    """J(W, b) written out: weighted mean cross-entropy plus the elastic net.
+
+    ``coef`` has the estimator's shape: (1, n_features) for a binary model,
+    (n_classes, n_features) for a multinomial one.
+    """
+    X = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+    scores = X @ coef.T + intercept
+    if coef.shape[0] == 1:
+        z = scores[:, 0]
+        y_hat = expit(z)
+        ce = -(y_index * np.log(y_hat) + (1 - y_index) * np.log1p(-y_hat))
+    else:
+        ce = logsumexp(scores, axis=1) - scores[np.arange(len(y_index)), y_index]
+    penalty = l1_ratio * np.abs(coef).sum() + 0.5 * (1 - l1_ratio) * (coef**2).sum()
+    return sample_weight @ ce / sample_weight.sum() + alpha * penalty
+
+
+def soft_threshold(v, amount):
+    return np.sign(v) * np.maximum(np.abs(v) - amount, 0.0)
+
+
+def minibatch_descent(X, y_index, sample_weight, n_outputs, *, alpha, l1_ratio,
+                      rate, batch_size, n_epochs, fit_intercept=True):
+    """The update rule of docs/derivation.md, eagerly, on dense arrays.
+
+    Every weight is shrunk and thresholded at every step (no scale factor,
+    no owed penalty), rows are visited in order, and each iterate is kept so
+    that averages can be checked.
+
+    Returns
+    -------
+    coef : ndarray of shape (n_outputs, n_features)
+    intercept : ndarray of shape (n_outputs,)
+    iterates : list of (n_samples_in_step, coef, intercept)
+    t : int
+    """
+    X = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=float)
+    n_samples, n_features = X.shape
+    c = 0.25 if n_outputs == 1 else 0.5
+    l1, l2 = alpha * l1_ratio, alpha * (1 - l1_ratio)
+    W = np.zeros((n_features, n_outputs))
+    b = np.zeros(n_outputs)
+    mean_weight = sample_weight.sum() / np.count_nonzero(sample_weight)
+    t = 1
+    iterates = []
+    for _ in range(n_epochs):
+        for start in range(0, n_samples, batch_size):
+            rows = slice(start, start + batch_size)
+            Xb, yb, sb = X[rows], y_index[rows], sample_weight[rows]
+            m = np.count_nonzero(sb)
+            if m == 0:
+                continue
+            w = sb / (m * mean_weight)
+            scores = Xb @ W + b
+            if n_outputs == 1:
+                residual = (expit(scores[:, 0]) - yb)[:, None]
+            else:
+                p = np.exp(scores - logsumexp(scores, axis=1, keepdims=True))
+                residual = p - np.eye(n_outputs)[yb]
+            G = residual * w[:, None]
+            grad_W, grad_b = Xb.T @ G, G.sum(axis=0)
+            eta = sum(rate(t + k) for k in range(m))
+            with np.errstate(divide="ignore"):
+                eta_j = np.minimum(eta, 1 / (c * (Xb**2).T @ w))[:, None]
+            W = soft_threshold(W - eta_j * grad_W, eta_j * l1) / (1 + eta_j * l2)
+            if fit_intercept:
+                b = b - min(eta, 1 / (c * w.sum())) * grad_b
+            t += m
+            iterates.append((m, W.T.copy(), b.copy()))
+    return W.T, b, iterates, t

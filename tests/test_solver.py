@@ -1,0 +1,118 @@
+"""The solver against explicit computations: gradients and the update rule."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from _reference import minibatch_descent, objective
+
+from sklearn_sgdlogreg import SGDLogisticRegression
+from sklearn_sgdlogreg._losses import loss_for
+from sklearn_sgdlogreg._penalties import ElasticNet
+from sklearn_sgdlogreg._solver import batch_gradient
+
+
+def _problem(n_classes, n_samples=40, n_features=12, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(n_samples, n_features, density=0.3, random_state=seed, format="csr")
+    X.data = rng.normal(size=X.nnz)
+    y = rng.integers(0, n_classes, size=n_samples)
+    sample_weight = rng.integers(0, 4, size=n_samples).astype(float)
+    return X, y, sample_weight
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
+def test_objective_gradient_matches_finite_differences(n_classes, l1_ratio):
+    X, y, sample_weight = _problem(n_classes)
+    alpha = 0.05
+    loss = loss_for(n_classes)
+    n_outputs = loss.n_outputs(n_classes)
+    rng = np.random.default_rng(1)
+    # Weights away from zero, where the L1 term is differentiable.
+    W = rng.choice([-1, 1], size=(n_features := X.shape[1], n_outputs)) * rng.uniform(
+        0.2, 1.0, size=(n_features, n_outputs)
+    )
+    b = rng.normal(size=n_outputs)
+
+    _, grad_W, grad_b = batch_gradient(
+        X, y, sample_weight / sample_weight.sum(), W, b, loss
+    )
+    grad_W = grad_W + ElasticNet(alpha, l1_ratio).gradient(W)
+
+    def J(W_, b_):
+        return objective(W_.T, b_, X, y, sample_weight, alpha, l1_ratio)
+
+    h = 1e-6
+    numeric_W = np.zeros_like(W)
+    for idx in np.ndindex(W.shape):
+        step = np.zeros_like(W)
+        step[idx] = h
+        numeric_W[idx] = (J(W + step, b) - J(W - step, b)) / (2 * h)
+    numeric_b = np.array(
+        [(J(W, b + h * e) - J(W, b - h * e)) / (2 * h) for e in np.eye(n_outputs)]
+    )
+    np.testing.assert_allclose(grad_W, numeric_W, rtol=1e-5, atol=1e-8)
+    np.testing.assert_allclose(grad_b, numeric_b, rtol=1e-5, atol=1e-8)
+
+
+def _optimal_rate(alpha):
+    t0 = 1 / (alpha**-0.25 * alpha)
+    return lambda t: 1 / (alpha * (t0 + t - 1))
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize(
+    "penalty, l1_ratio", [("l2", 0.0), ("l1", 1.0), ("elasticnet", 0.4)]
+)
+@pytest.mark.parametrize("learning_rate", ["optimal", "constant"])
+@pytest.mark.parametrize("batch_size", [1, 7, 100])
+def test_lazy_solver_equals_the_eager_update_rule(
+    n_classes, penalty, l1_ratio, learning_rate, batch_size
+):
+    """Scale factor, owed L1 and caps change nothing but the cost."""
+    X, y, sample_weight = _problem(n_classes)
+    alpha, eta0, n_epochs = 0.1, 0.3, 3
+    rate = _optimal_rate(alpha) if learning_rate == "optimal" else (lambda t: eta0)
+    coef, intercept, _, t = minibatch_descent(
+        X, y, sample_weight, 1 if n_classes == 2 else n_classes, alpha=alpha,
+        l1_ratio=l1_ratio, rate=rate, batch_size=batch_size, n_epochs=n_epochs,
+    )
+    clf = SGDLogisticRegression(
+        penalty=penalty, l1_ratio=l1_ratio, alpha=alpha, learning_rate=learning_rate,
+        eta0=eta0, batch_size=batch_size, max_iter=n_epochs, tol=None, shuffle=False,
+    ).fit(X, y, sample_weight=sample_weight)
+    np.testing.assert_allclose(clf.coef_, coef, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(clf.intercept_, intercept, rtol=1e-9, atol=1e-12)
+    assert clf.t_ == t == 1 + n_epochs * np.count_nonzero(sample_weight)
+    if penalty == "l1":
+        assert (clf.coef_ == 0).sum() == (coef == 0).sum() > 0
+
+
+@pytest.mark.parametrize("average", [True, 50])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_average_is_the_average_of_the_iterates(average, n_classes):
+    X, y, sample_weight = _problem(n_classes)
+    alpha, n_epochs, batch_size = 0.01, 3, 8
+    _, _, iterates, _ = minibatch_descent(
+        X, y, sample_weight, 1 if n_classes == 2 else n_classes, alpha=alpha,
+        l1_ratio=0.0, rate=_optimal_rate(alpha), batch_size=batch_size,
+        n_epochs=n_epochs,
+    )
+    start = 1 if average is True else average
+    seen, kept = 0, []
+    for m, W, b in iterates:
+        seen += m
+        if seen >= start:
+            kept.append((m, W, b))
+    total = sum(m for m, _, _ in kept)
+    expected_coef = sum(m * W for m, W, _ in kept) / total
+    expected_intercept = sum(m * b for m, _, b in kept) / total
+
+    clf = SGDLogisticRegression(
+        alpha=alpha, average=average, batch_size=batch_size, max_iter=n_epochs,
+        tol=None, shuffle=False,
+    ).fit(X, y, sample_weight=sample_weight)
+    np.testing.assert_allclose(clf.coef_, expected_coef, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(clf.intercept_, expected_intercept, rtol=1e-9)
+    # The average is not the last iterate.
+    assert not np.allclose(clf.coef_, iterates[-1][1])
