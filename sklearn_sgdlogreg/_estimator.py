@@ -396,7 +396,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         elif X.dtype != self._state.V.dtype:
             X = X.astype(self._state.V.dtype)
         np.add.at(self._class_counts, y_index, 1)
-        sample_weight = self._sample_weight(sample_weight, X, y_index)
+        sample_weight = self._sample_weight(
+            sample_weight, X, y_index, allow_all_zero=True
+        )
         if not sample_weight.any():
             if first:
                 self._export()
@@ -456,9 +458,10 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             average_start = 1 if self.average is True else int(self.average)
         return SolverState(V, intercept, average_start)
 
-    def _sample_weight(self, sample_weight, X, y_index):
+    def _sample_weight(self, sample_weight, X, y_index, allow_all_zero=False):
         sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True,
+            allow_all_zero_weights=allow_all_zero,
         )
         if self.class_weight is not None:
             sample_weight = sample_weight * self._class_weights(y_index)[y_index]
