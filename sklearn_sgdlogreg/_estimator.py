@@ -87,13 +87,16 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         seconds.
     random_state : int, RandomState instance or None, default=None
         Seeds shuffling, the validation split and ``init="random"``.
-    learning_rate : {"optimal", "constant", "invscaling", "adaptive"}, \
-            default="optimal"
+    learning_rate : {"optimal", "constant", "invscaling", "adaptive", \
+            "adagrad"}, default="optimal"
         The per-sample schedule :math:`\eta(t)`, as in ``SGDClassifier``:
         ``"optimal"``: :math:`1 / (\alpha (t_0 + t - 1))` with Bottou's
         :math:`t_0`; ``"constant"``: ``eta0``; ``"invscaling"``:
         ``eta0 / t ** power_t``; ``"adaptive"``: ``eta0``, divided by 5
-        each time the stopping criterion fails.
+        each time the stopping criterion fails. ``"adagrad"``: per-feature
+        rates ``eta0 / sqrt(sum of the feature's squared batch gradients)``,
+        where ``eta0`` is the step of one batch (try 1.0), for sparse data
+        whose features differ widely in frequency.
     eta0 : float, default=0.01
         Initial per-sample learning rate of the ``"constant"``,
         ``"invscaling"`` and ``"adaptive"`` schedules.
@@ -105,8 +108,10 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         and keep the coefficients of the best epoch.
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
-    n_iter_no_change : int, default=5
-        Epochs without improvement before stopping.
+    n_iter_no_change : int, default=3
+        Epochs without improvement before stopping. (SGDClassifier uses 5;
+        3 stops text fits two epochs sooner with the same held-out log-loss,
+        see ``docs/defaults.md``.)
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight``. ``"balanced"``
         uses ``n_samples / (n_classes * count(class))``; in ``partial_fit``
@@ -116,9 +121,11 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     average : bool or int, default=False
         Return the average of the iterates (weighted by batch size) as the
         model. An int starts averaging once that many samples have been seen.
-    batch_size : int, default=256
+    batch_size : int, default=1024
         Samples per gradient step. 1 is per-sample SGD; ``n_samples`` or more
-        is full-batch gradient descent.
+        is full-batch gradient descent. Larger batches make an epoch cheaper
+        (fewer Python-level steps) and learn a little less per epoch; 1024 is
+        the measured best trade-off on tf-idf text (``docs/defaults.md``).
     init : {"zeros", "random"}, default="zeros"
         Initial weights when neither ``coef_init`` nor a warm start gives
         them: the lab's "randomly or 0". ``"random"`` draws each weight from
@@ -178,7 +185,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "learning_rate": [
-            StrOptions({"optimal", "constant", "invscaling", "adaptive"})
+            StrOptions({"optimal", "constant", "invscaling", "adaptive", "adagrad"})
         ],
         "eta0": [Interval(Real, 0, None, closed="left")],
         "power_t": [Interval(Real, None, None, closed="neither")],
@@ -209,11 +216,11 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         power_t=0.5,
         early_stopping=False,
         validation_fraction=0.1,
-        n_iter_no_change=5,
+        n_iter_no_change=3,
         class_weight=None,
         warm_start=False,
         average=False,
-        batch_size=256,
+        batch_size=1024,
         init="zeros",
     ):
         self.penalty = penalty
@@ -456,7 +463,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         average_start = None
         if self.average is not False:
             average_start = 1 if self.average is True else int(self.average)
-        return SolverState(V, intercept, average_start)
+        return SolverState(
+            V, intercept, average_start, per_feature=self._schedule.per_feature
+        )
 
     def _sample_weight(self, sample_weight, X, y_index, allow_all_zero=False):
         sample_weight = _check_sample_weight(

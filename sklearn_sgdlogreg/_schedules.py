@@ -12,6 +12,8 @@ import numpy as np
 
 
 class _Schedule:
+    per_feature = False
+
     def rate(self, t):
         raise NotImplementedError
 
@@ -86,8 +88,24 @@ class Adaptive(_Schedule):
         return self.eta0 < self.smallest_rate
 
 
+class AdaGrad(_Schedule):
+    """Per-feature rates ``eta0 / sqrt(sum of the feature's squared gradients)``.
+
+    Not a schedule of ``t``: the solver keeps the accumulators. A feature
+    seen often gets small steps, a rare one keeps large steps, which suits
+    sparse text. ``eta0`` is the step of one batch, not of one sample.
+    """
+
+    per_feature = True
+
+    def __init__(self, eta0):
+        self.eta0 = eta0
+
+
 def make_schedule(learning_rate, eta0, power_t, alpha):
     """Turn the estimator's ``learning_rate`` string into a schedule object."""
+    if learning_rate == "adagrad":
+        return AdaGrad(eta0)
     if learning_rate == "optimal":
         return Optimal(alpha)
     if learning_rate == "constant":

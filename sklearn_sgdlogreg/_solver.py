@@ -74,7 +74,7 @@ class SolverState:
         Number of samples after which averaging starts; None for no average.
     """
 
-    def __init__(self, coef, intercept, average_start=None):
+    def __init__(self, coef, intercept, average_start=None, per_feature=False):
         n_features, n_outputs = coef.shape
         self.V = coef
         self.scale = 1.0
@@ -89,6 +89,7 @@ class SolverState:
             if average_start is None
             else Average(average_start, n_features, n_outputs, coef.dtype)
         )
+        self.adagrad = AdaGradState(n_features, n_outputs) if per_feature else None
 
     def observe_weights(self, sample_weight):
         """Update the running mean weight with the weights of new data."""
@@ -109,7 +110,10 @@ class SolverState:
         self.scale = 1.0
 
     def pay_l1(self):
-        """Apply every feature's owed L1 penalty (once per epoch)."""
+        """Apply every feature's owed penalty (once per epoch)."""
+        if self.adagrad is not None:
+            self.adagrad.pay_penalty(self, slice(None))
+            return
         owed = self.l1_total - self.l1_applied
         if not owed.any():
             return
@@ -132,6 +136,66 @@ class SolverState:
         avg = self.average
         coef = (avg.P * self.V - avg.U) / avg.total
         return coef, avg.intercept_sum / avg.total
+
+
+class AdaGradState:
+    """Per-feature AdaGrad accumulators and the penalty each row still owes.
+
+    A feature's rate is ``eta0 / sqrt(sum of its squared gradients)`` (the
+    squared norm of its row of the batch gradient, summed over the steps that
+    touched it). While a row is untouched its rate is constant, so the
+    penalty steps it misses have a closed form (:func:`repeated_prox`) and
+    are paid when it is next touched.
+    """
+
+    def __init__(self, n_features, n_outputs):
+        self.squared_sum = np.zeros(n_features)
+        self.intercept_squared_sum = np.zeros(n_outputs)
+        self.paid_until = np.zeros(n_features, dtype=np.int64)
+        self.n_steps = 0
+        self.eta0 = None
+        self.penalty = None
+
+    def rates(self, rows):
+        squared_sum = self.squared_sum[rows]
+        with np.errstate(divide="ignore"):
+            # A feature that never had a gradient has no rate yet.
+            return np.where(squared_sum > 0, self.eta0 / np.sqrt(squared_sum), 0.0)
+
+    def pay_penalty(self, state, rows):
+        """Apply to ``rows`` the penalty steps they missed while untouched."""
+        if self.penalty is None:
+            return
+        rows = np.arange(self.paid_until.size)[rows]
+        missed = self.n_steps - self.paid_until[rows]
+        rows, missed = rows[missed > 0], missed[missed > 0]
+        if not rows.size:
+            return
+        V_rows = state.V[rows]
+        V_new = repeated_prox(V_rows, self.rates(rows), self.penalty, missed)
+        if state.average is not None:
+            state.average.record_change(rows, V_new - V_rows)
+        state.V[rows] = V_new
+        self.paid_until[rows] = self.n_steps
+
+
+def repeated_prox(W, eta, penalty, n_times):
+    """``n_times`` elastic-net prox steps with rate ``eta``, per row, at once.
+
+    One step maps ``w`` to ``S(w, eta l1) / (1 + eta l2)``; k of them give
+    ``sign(w) max(|w| q^k - (l1 / l2) (1 - q^k), 0)`` with ``q = 1 / (1 + eta
+    l2)`` (``|w| - k eta l1`` when l2 = 0).
+    """
+    eta = np.asarray(eta, dtype=float)[:, np.newaxis]
+    k = np.asarray(n_times, dtype=float)[:, np.newaxis]
+    log_q = -np.log1p(eta * penalty.l2)
+    decay = np.exp(k * log_q)
+    if penalty.l2 > 0:
+        threshold = penalty.l1 / penalty.l2 * -np.expm1(k * log_q)
+    else:
+        threshold = k * eta * penalty.l1
+    magnitude = np.maximum(np.abs(W) * decay - threshold, 0.0)
+    return (np.sign(W) * magnitude).astype(W.dtype, copy=False)
 
 
 class _Compactor:
@@ -210,19 +274,11 @@ def run_epoch(X, y, sample_weight, order, state, loss, schedule, penalty,
         Sum over the visited rows of ``s_i * loss_i``, each loss taken just
         before the step on its batch.
     """
-    dtype = state.V.dtype
     compact = _Compactor(X.shape[1])
-    c = loss.curvature_bound
+    step = _adagrad_step if state.adagrad is not None else _global_step
     mean_weight = state.mean_weight
-    first = order[0] if order.size else 0
-    contiguous = np.array_equal(order, np.arange(first, first + order.size))
     weighted_loss = 0.0
-
-    for start in range(0, order.size, batch_size):
-        if contiguous:
-            rows = slice(first + start, first + min(start + batch_size, order.size))
-        else:
-            rows = order[start:start + batch_size]
+    for rows in _batches(order, batch_size):
         s = sample_weight[rows]
         n_batch = np.count_nonzero(s)
         if n_batch == 0:
@@ -232,61 +288,121 @@ def run_epoch(X, y, sample_weight, order, state, loss, schedule, penalty,
         X_c = sp.csr_array(
             (X_b.data, local, X_b.indptr), shape=(X_b.shape[0], cols.size)
         )
-        V_c = state.V[cols]
-        V_old = V_c.copy() if state.average is not None else None
-        if penalty.l1:
-            owed = (state.l1_total - state.l1_applied[cols]).astype(dtype)
-            V_c = soft_threshold(V_c, owed[:, np.newaxis])
-
-        omega = (s / (n_batch * mean_weight)).astype(dtype, copy=False)
-        eta = schedule.batch_step(state.t, n_batch)
-        X_squared = sp.csr_array((X_c.data**2, local, X_b.indptr), shape=X_c.shape)
-        curvature = c * (X_squared.T @ omega)
-        with np.errstate(divide="ignore"):
-            eta_j = np.minimum(eta, 1.0 / curvature)
-        capped = np.flatnonzero(eta_j < eta)
-
-        # W_j <- (W_j - eta_j g_j) / (1 + eta_j l2), in units of V at the new
-        # scale. Uncapped rows share one factor on the gradient, folded into
-        # the per-sample weights before X^T G; only capped rows need more.
-        new_scale = state.scale / (1.0 + eta * penalty.l2)
-        move = -eta / state.scale
-        sample_loss, delta_V, grad_b = batch_gradient(
-            X_c, y[rows], omega * dtype.type(move), V_c, state.intercept, loss,
-            coef_scale=state.scale,
+        omega = (s / (n_batch * mean_weight)).astype(state.V.dtype, copy=False)
+        V_old = state.V[cols] if state.average is not None else None
+        sample_loss = step(
+            state, X_c, cols, y[rows], omega, n_batch, loss, schedule, penalty,
+            fit_intercept,
         )
         weighted_loss += float(s @ sample_loss)
-        if capped.size:
-            shrink = 1.0 + eta_j[capped] * penalty.l2
-            eta_ratio = (eta_j[capped] / eta) * (1.0 + eta * penalty.l2) / shrink
-            delta_V[capped] *= eta_ratio.astype(dtype)[:, np.newaxis]
-            keep = (1.0 + eta * penalty.l2) / shrink
-            V_c[capped] *= keep.astype(dtype)[:, np.newaxis]
-        V_c += delta_V
-        if penalty.l1:
-            # The prox of the elastic net thresholds first and shrinks after:
-            # S(v, eta l1) / (1 + eta l2). V_c is already shrunk, so the
-            # threshold shrinks with it; for untouched rows the owed amount
-            # is in units of V before this step's shrink.
-            amount = eta_j * penalty.l1 / ((1.0 + eta_j * penalty.l2) * new_scale)
-            V_c = soft_threshold(V_c, amount.astype(dtype)[:, np.newaxis])
-            state.l1_total += eta * penalty.l1 / state.scale
-            state.l1_applied[cols] = state.l1_total
-        state.V[cols] = V_c
-
-        if fit_intercept:
-            # grad_b carries the factor -eta / scale folded in above.
-            eta_b = min(eta, 1.0 / (c * float(omega.sum())))
-            state.intercept += dtype.type(eta_b * state.scale / eta) * grad_b
-
-        state.scale = new_scale
         state.t += n_batch
         avg = state.average
         if avg is not None:
-            avg.record_change(cols, V_c - V_old)
+            avg.record_change(cols, state.V[cols] - V_old)
             if state.t - 1 >= avg.start:
                 avg.record_iterate(n_batch, state.scale, state.intercept)
         if state.scale < _SMALLEST_SCALE:
             state.fold_scale()
-
     return weighted_loss
+
+
+def _batches(order, batch_size):
+    """Row selections of successive batches: slices when ``order`` is a range."""
+    first = order[0] if order.size else 0
+    if np.array_equal(order, np.arange(first, first + order.size)):
+        for start in range(0, order.size, batch_size):
+            yield slice(first + start, first + min(start + batch_size, order.size))
+    else:
+        for start in range(0, order.size, batch_size):
+            yield order[start:start + batch_size]
+
+
+def _newton_rates(X_c, omega, c):
+    """Per-feature and intercept rate caps: inverse curvature along each."""
+    X_squared = sp.csr_array((X_c.data**2, X_c.indices, X_c.indptr), shape=X_c.shape)
+    with np.errstate(divide="ignore"):
+        return 1.0 / (c * (X_squared.T @ omega)), 1.0 / (c * float(omega.sum()))
+
+
+def _global_step(state, X_c, cols, y, omega, n_batch, loss, schedule, penalty,
+                 fit_intercept):
+    """One step with a rate shared by all features (SGDClassifier's schedules)."""
+    dtype = state.V.dtype
+    V_c = state.V[cols]
+    if penalty.l1:
+        owed = (state.l1_total - state.l1_applied[cols]).astype(dtype)
+        V_c = soft_threshold(V_c, owed[:, np.newaxis])
+
+    eta = schedule.batch_step(state.t, n_batch)
+    newton, newton_b = _newton_rates(X_c, omega, loss.curvature_bound)
+    eta_j = np.minimum(eta, newton)
+    capped = np.flatnonzero(eta_j < eta)
+
+    # W_j <- (W_j - eta_j g_j) / (1 + eta_j l2), in units of V at the new
+    # scale. Uncapped rows share one factor on the gradient, folded into
+    # the per-sample weights before X^T G; only capped rows need more.
+    new_scale = state.scale / (1.0 + eta * penalty.l2)
+    move = -eta / state.scale
+    sample_loss, delta_V, grad_b = batch_gradient(
+        X_c, y, omega * dtype.type(move), V_c, state.intercept, loss,
+        coef_scale=state.scale,
+    )
+    if capped.size:
+        shrink = 1.0 + eta_j[capped] * penalty.l2
+        eta_ratio = (eta_j[capped] / eta) * (1.0 + eta * penalty.l2) / shrink
+        delta_V[capped] *= eta_ratio.astype(dtype)[:, np.newaxis]
+        keep = (1.0 + eta * penalty.l2) / shrink
+        V_c[capped] *= keep.astype(dtype)[:, np.newaxis]
+    V_c += delta_V
+    if penalty.l1:
+        # The prox of the elastic net thresholds first and shrinks after:
+        # S(v, eta l1) / (1 + eta l2). V_c is already shrunk, so the
+        # threshold shrinks with it; for untouched rows the owed amount
+        # is in units of V before this step's shrink.
+        amount = eta_j * penalty.l1 / ((1.0 + eta_j * penalty.l2) * new_scale)
+        V_c = soft_threshold(V_c, amount.astype(dtype)[:, np.newaxis])
+        state.l1_total += eta * penalty.l1 / state.scale
+        state.l1_applied[cols] = state.l1_total
+    state.V[cols] = V_c
+
+    if fit_intercept:
+        # grad_b carries the factor -eta / scale folded in above.
+        eta_b = min(eta, newton_b)
+        state.intercept += dtype.type(eta_b * state.scale / eta) * grad_b
+    state.scale = new_scale
+    return sample_loss
+
+
+def _adagrad_step(state, X_c, cols, y, omega, n_batch, loss, schedule, penalty,
+                  fit_intercept):
+    """One AdaGrad step: each touched feature moves at its own rate."""
+    dtype = state.V.dtype
+    acc = state.adagrad
+    acc.eta0, acc.penalty = schedule.eta0, (penalty if penalty.l1 or penalty.l2 else None)
+    acc.pay_penalty(state, cols)
+    V_c = state.V[cols]
+    sample_loss, grad_W, grad_b = batch_gradient(
+        X_c, y, omega, V_c, state.intercept, loss
+    )
+    acc.squared_sum[cols] += np.einsum("ij,ij->i", grad_W, grad_W)
+    newton, newton_b = _newton_rates(X_c, omega, loss.curvature_bound)
+    eta_j = np.minimum(acc.rates(cols), newton)
+    eta_j = eta_j.astype(dtype)[:, np.newaxis]
+    V_c -= eta_j * grad_W
+    if penalty.l1:
+        V_c = soft_threshold(V_c, eta_j * dtype.type(penalty.l1))
+    if penalty.l2:
+        V_c /= 1 + eta_j * dtype.type(penalty.l2)
+    state.V[cols] = V_c
+    acc.n_steps += 1
+    acc.paid_until[cols] = acc.n_steps
+
+    if fit_intercept:
+        acc.intercept_squared_sum += grad_b**2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate_b = np.where(
+                acc.intercept_squared_sum > 0,
+                schedule.eta0 / np.sqrt(acc.intercept_squared_sum), 0.0,
+            )
+        state.intercept -= np.minimum(rate_b, newton_b).astype(dtype) * grad_b
+    return sample_loss
