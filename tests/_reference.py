@@ -27,12 +27,14 @@ def soft_threshold(v, amount):
 
 
 def minibatch_descent(X, y_index, sample_weight, n_outputs, *, alpha, l1_ratio,
-                      rate, batch_size, n_epochs, fit_intercept=True):
+                      rate, batch_size, n_epochs, fit_intercept=True,
+                      adagrad_eta0=None):
     """The update rule of docs/derivation.md, eagerly, on dense arrays.
 
     Every weight is shrunk and thresholded at every step (no scale factor,
     no owed penalty), rows are visited in order, and each iterate is kept so
-    that averages can be checked.
+    that averages can be checked. With ``adagrad_eta0`` the rates are
+    AdaGrad's per feature, ``eta0 / sqrt(sum of squared row gradients)``.
 
     Returns
     -------
@@ -50,6 +52,8 @@ def minibatch_descent(X, y_index, sample_weight, n_outputs, *, alpha, l1_ratio,
     mean_weight = sample_weight.sum() / np.count_nonzero(sample_weight)
     t = 1
     iterates = []
+    squared_sum = np.zeros(n_features)
+    intercept_squared_sum = np.zeros(n_outputs)
     for _ in range(n_epochs):
         for start in range(0, n_samples, batch_size):
             rows = slice(start, start + batch_size)
@@ -66,12 +70,20 @@ def minibatch_descent(X, y_index, sample_weight, n_outputs, *, alpha, l1_ratio,
                 residual = p - np.eye(n_outputs)[yb]
             G = residual * w[:, None]
             grad_W, grad_b = Xb.T @ G, G.sum(axis=0)
-            eta = sum(rate(t + k) for k in range(m))
+            if adagrad_eta0 is None:
+                eta = sum(rate(t + k) for k in range(m))
+                eta_b = eta
+            else:
+                squared_sum += (grad_W**2).sum(axis=1)
+                intercept_squared_sum += grad_b**2
+                with np.errstate(divide="ignore"):
+                    eta = np.where(squared_sum > 0, adagrad_eta0 / np.sqrt(squared_sum), 0)
+                    eta_b = adagrad_eta0 / np.sqrt(intercept_squared_sum)
             with np.errstate(divide="ignore"):
                 eta_j = np.minimum(eta, 1 / (c * (Xb**2).T @ w))[:, None]
             W = soft_threshold(W - eta_j * grad_W, eta_j * l1) / (1 + eta_j * l2)
             if fit_intercept:
-                b = b - min(eta, 1 / (c * w.sum())) * grad_b
+                b = b - np.minimum(eta_b, 1 / (c * w.sum())) * grad_b
             t += m
             iterates.append((m, W.T.copy(), b.copy()))
     return W.T, b, iterates, t

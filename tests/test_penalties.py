@@ -1,0 +1,84 @@
+"""L1 and elastic-net penalties on tf-idf text, against saga's optimum.
+
+Settings: 4,000 Debian descriptions (3,200 for training; for multiclass,
+the 8 largest sections of 4,800), alpha=3e-4, the
+"optimal" schedule, no early stop; saga solves the same objective
+(C = 1 / (alpha * n_samples), the same l1_ratio) to tol=1e-6.
+"""
+
+import numpy as np
+import pytest
+from _reference import objective
+from sklearn.linear_model import LogisticRegression
+
+from sklearn_sgdlogreg import SGDLogisticRegression
+from sklearn_sgdlogreg.datasets import debian_tfidf_split
+
+ALPHA = 3e-4
+
+
+@pytest.fixture(scope="module")
+def binary_text():
+    X, _, y, _ = debian_tfidf_split("binary", n_documents=4000)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def multiclass_text():
+    """The 8 largest sections: saga on all 53 would take a minute."""
+    X, _, y, _ = debian_tfidf_split("multiclass", n_documents=6000)
+    names, counts = np.unique(y, return_counts=True)
+    keep = np.isin(y, names[np.argsort(counts)[-8:]])
+    return X[keep], y[keep]
+
+
+def _gap_and_sparsity(X, y, l1_ratio, **params):
+    saga = LogisticRegression(
+        solver="saga", l1_ratio=l1_ratio, C=1 / (ALPHA * X.shape[0]), tol=1e-6,
+        max_iter=5000,
+    ).fit(X, y)
+    penalty = "l1" if l1_ratio == 1 else "elasticnet"
+    ours = SGDLogisticRegression(
+        penalty=penalty, l1_ratio=l1_ratio, alpha=ALPHA, tol=None, random_state=0,
+        **params,
+    ).fit(X, y)
+    y_index = np.searchsorted(ours.classes_, y)
+    ones = np.ones(X.shape[0])
+
+    def J(model):
+        return objective(model.coef_, model.intercept_, X, y_index, ones, ALPHA,
+                         l1_ratio)
+
+    optimum = J(saga)
+    return (J(ours) - optimum) / optimum, np.mean(ours.coef_ == 0), np.mean(
+        saga.coef_ == 0
+    )
+
+
+def test_l1_is_sparse_and_near_sagas_optimum(binary_text):
+    gap, zeros, saga_zeros = _gap_and_sparsity(
+        *binary_text, l1_ratio=1.0, batch_size=64, max_iter=60
+    )
+    assert gap < 0.01, gap
+    assert zeros > 0.7 and saga_zeros > 0.9, (zeros, saga_zeros)
+
+
+@pytest.mark.parametrize("task", ["binary_text", "multiclass_text"])
+def test_elastic_net_is_near_sagas_optimum(task, request):
+    gap, zeros, _ = _gap_and_sparsity(
+        *request.getfixturevalue(task), l1_ratio=0.5, batch_size=256, max_iter=60
+    )
+    assert gap < 0.01, gap
+    assert zeros > 0.6, zeros
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="multinomial pure L1 converges slowly: the objective is 3% above "
+    "saga's after 60 epochs at batch_size=64 (issue 3, left open)",
+)
+def test_multinomial_l1_is_near_sagas_optimum(multiclass_text):
+    gap, _, _ = _gap_and_sparsity(
+        *multiclass_text, l1_ratio=1.0, batch_size=64, max_iter=60
+    )
+    assert gap < 0.01, gap

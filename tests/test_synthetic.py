@@ -1,0 +1,149 @@
+"""The synthetic bag-of-words generator and a smoke run of the benchmark."""
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.metrics import accuracy_score, log_loss
+
+from sklearn_sgdlogreg import SGDLogisticRegression
+
+# benchmarks/ is a folder of the repository, not part of the installed package.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.report import DEBIAN_COLUMNS  # noqa: E402
+from benchmarks.run import main  # noqa: E402
+from benchmarks.synthetic import PlantedBagOfWords  # noqa: E402
+from benchmarks.targets import Check, log_log_slope  # noqa: E402
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_sample_is_unit_norm_csr_with_labels_in_range(n_classes):
+    source = PlantedBagOfWords(n_classes=n_classes, n_features=2**12)
+    X, y = source.sample(3_000, random_state=0)
+    assert sp.issparse(X) and X.format == "csr" and X.dtype == np.float64
+    assert X.shape == (3_000, 2**12) and y.shape == (3_000,)
+    assert X.has_canonical_format
+    assert np.issubdtype(y.dtype, np.integer)
+    assert set(np.unique(y).tolist()) == set(range(n_classes))
+    row_norms = np.sqrt(X.multiply(X).sum(axis=1)).A1
+    non_empty = np.diff(X.indptr) > 0
+    np.testing.assert_allclose(row_norms[non_empty], 1.0)
+    assert X.data.min() > 0
+
+
+@pytest.mark.parametrize("n_features", [2**20, 2**10])
+@pytest.mark.parametrize("nnz_per_row", [10, 40])
+def test_nnz_per_row_is_near_the_requested_mean(n_features, nnz_per_row):
+    # 2**10 columns for 50,000 words: collisions merge many words, and the
+    # document length must have been solved with them counted.
+    source = PlantedBagOfWords(n_features=n_features, nnz_per_row=nnz_per_row)
+    X, _ = source.sample(5_000, random_state=0)
+    assert X.nnz / X.shape[0] == pytest.approx(nnz_per_row, rel=0.03)
+    assert source.doc_length_ > nnz_per_row
+
+
+@pytest.mark.parametrize("n_classes", [2, 5])
+def test_label_frequencies_follow_the_planted_model(n_classes):
+    source = PlantedBagOfWords(n_classes=n_classes, n_features=2**16)
+    n_samples = 20_000
+    X, y = source.sample(n_samples, random_state=3)
+    expected = source.predict_proba(X).mean(axis=0)
+    observed = np.bincount(y, minlength=n_classes) / n_samples
+    standard_error = np.sqrt(expected * (1 - expected) / n_samples)
+    assert np.all(np.abs(observed - expected) < 4 * standard_error)
+    # The intercept cancels the score of the words every document has, so
+    # no class takes most of the documents.
+    assert observed.max() < 2.5 / n_classes
+
+
+@pytest.mark.parametrize("n_classes, min_accuracy", [(2, 0.65), (5, 0.40)])
+def test_planted_model_is_recoverable(n_classes, min_accuracy):
+    source = PlantedBagOfWords(n_classes=n_classes, n_features=2**16)
+    X, y = source.sample(12_000, random_state=1)
+    X_train, y_train, X_test, y_test = X[:8_000], y[:8_000], X[8_000:], y[8_000:]
+    model = SGDLogisticRegression(random_state=0).fit(X_train, y_train)
+    proba = model.predict_proba(X_test)
+    prior = np.bincount(y_train, minlength=n_classes) / y_train.size
+    chance = prior.max()
+    assert accuracy_score(y_test, proba.argmax(axis=1)) > max(min_accuracy,
+                                                              chance + 0.15)
+    prior_loss = log_loss(y_test, np.tile(prior, (y_test.size, 1)))
+    assert log_loss(y_test, proba) < 0.85 * prior_loss
+    # The planted model itself does better still: the labels carry signal
+    # that 8,000 documents do not fully reveal.
+    assert log_loss(y_test, source.predict_proba(X_test)) < log_loss(y_test, proba)
+
+
+def test_same_random_state_same_data_and_chunks_add_up():
+    X1, y1 = PlantedBagOfWords(n_classes=3, n_features=2**14).sample(
+        5_000, random_state=7, chunk_size=2_000)
+    X2, y2 = PlantedBagOfWords(n_classes=3, n_features=2**14).sample(
+        5_000, random_state=7, chunk_size=2_000)
+    assert (X1 != X2).nnz == 0 and np.array_equal(y1, y2)
+    X3, _ = PlantedBagOfWords(n_classes=3, n_features=2**14).sample(
+        5_000, random_state=8, chunk_size=2_000)
+    assert (X1 != X3).nnz > 0
+
+    chunks = list(PlantedBagOfWords(n_classes=3, n_features=2**14).chunks(
+        5_000, chunk_size=2_000, random_state=7))
+    assert [X.shape[0] for X, _ in chunks] == [2_000, 2_000, 1_000]
+    assert (sp.vstack([X for X, _ in chunks]) != X1).nnz == 0
+
+
+def test_other_source_seed_plants_another_model():
+    a = PlantedBagOfWords(n_features=2**14, random_state=0)
+    b = PlantedBagOfWords(n_features=2**14, random_state=1)
+    assert a.coef_.shape == b.coef_.shape
+    assert not np.allclose(a.coef_, b.coef_)
+
+
+def test_check_reports_how_far_a_missed_bound_is():
+    missed = Check("3", "epoch / floor", 5.0, 2.0, "x")
+    assert not missed.holds
+    assert "off by a factor 2.5" in missed.describe()
+    held = Check("1", "speed-up", 4.0, 3.0, "x", higher_is_better=True)
+    assert held.holds and held.describe().startswith("[holds]")
+    assert log_log_slope([1, 10, 100], [3, 30, 300]) == pytest.approx(1.0)
+
+
+def test_quick_benchmark_prints_every_row_and_target(tmp_path, capsys):
+    results = main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+
+    assert set(results.debian) == {"multiclass", "binary"}
+    for workload in results.debian.values():
+        names = [row.name for row in workload.rows]
+        assert names[0] == "SGDLogReg b=256 (default)"
+        assert {"SGDClassifier log_loss", "LogisticRegression saga",
+                "LogisticRegression lbfgs"} <= set(names)
+        assert any(name.startswith("SGDLogReg b=1 ") for name in names)
+        for row in workload.rows:
+            assert row.epochs >= 1 and row.fit_seconds > 0
+            assert 0 < row.accuracy <= 1 and row.log_loss > 0
+            assert row.peak_bytes > 0 and len(row.curve) >= 1
+    headers = [re.split(r"\s{2,}", line.strip()) for line in out.splitlines()
+               if line.startswith("method ")]
+    assert headers == [DEBIAN_COLUMNS, DEBIAN_COLUMNS]
+    table_lines = out.splitlines()
+    for workload in results.debian.values():
+        for row in workload.rows:
+            assert sum(line.startswith(row.name + " ") for line in table_lines) == 2
+    assert "ns/(K nnz)" in out and "held MB" in out
+    assert {check.target for check in results.checks} == {"1", "2", "3", "4", "5"}
+    assert out.count("target ") == len(results.checks)
+    assert {row.sweep for row in results.sweeps} == {"n_samples", "nnz/row",
+                                                     "n_classes"}
+    assert len(results.stream.retained_bytes) == 5
+
+    assert (tmp_path / "results.txt").read_text().strip() == results.text
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert results.plot is None and "no plot written" in out
+    else:
+        assert results.plot == tmp_path / "logloss_vs_seconds.png"
+        assert results.plot.stat().st_size > 10_000
