@@ -109,7 +109,7 @@ class SolverState:
             self.average.P /= self.scale
         self.scale = 1.0
 
-    def pay_l1(self):
+    def pay_owed_penalties(self):
         """Apply every feature's owed penalty (once per epoch)."""
         if self.adagrad is not None:
             self.adagrad.pay_penalty(self, slice(None))
@@ -125,14 +125,14 @@ class SolverState:
 
     def coef(self):
         """Current weights, shape (n_features, n_outputs)."""
-        self.pay_l1()
+        self.pay_owed_penalties()
         return self.scale * self.V
 
     def averaged(self):
         """Averaged weights and intercept, or None before averaging starts."""
         if self.average is None or not self.average.total:
             return None
-        self.pay_l1()
+        self.pay_owed_penalties()
         avg = self.average
         coef = (avg.P * self.V - avg.U) / avg.total
         return coef, avg.intercept_sum / avg.total
@@ -275,7 +275,12 @@ def run_epoch(X, y, sample_weight, order, state, loss, schedule, penalty,
         before the step on its batch.
     """
     compact = _Compactor(X.shape[1])
-    step = _adagrad_step if state.adagrad is not None else _global_step
+    step = _global_step
+    if state.adagrad is not None:
+        step = _adagrad_step
+        # The end-of-epoch payment of owed penalties needs them too.
+        state.adagrad.eta0 = schedule.eta0
+        state.adagrad.penalty = penalty if penalty.l1 or penalty.l2 else None
     mean_weight = state.mean_weight
     weighted_loss = 0.0
     for rows in _batches(order, batch_size):
@@ -378,7 +383,6 @@ def _adagrad_step(state, X_c, cols, y, omega, n_batch, loss, schedule, penalty,
     """One AdaGrad step: each touched feature moves at its own rate."""
     dtype = state.V.dtype
     acc = state.adagrad
-    acc.eta0, acc.penalty = schedule.eta0, (penalty if penalty.l1 or penalty.l2 else None)
     acc.pay_penalty(state, cols)
     V_c = state.V[cols]
     sample_loss, grad_W, grad_b = batch_gradient(
