@@ -32,6 +32,10 @@ def _expected_failed_checks(estimator):
         SGDLogisticRegression(
             batch_size=32, average=10, learning_rate="adaptive", eta0=0.1
         ),
+        # Per-feature rates with the lazily paid elastic net.
+        SGDLogisticRegression(
+            learning_rate="adagrad", eta0=1.0, penalty="elasticnet", alpha=1e-3
+        ),
     ],
     expected_failed_checks=_expected_failed_checks,
 )
