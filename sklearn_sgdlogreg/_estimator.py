@@ -84,7 +84,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         Whether to shuffle the samples before each epoch.
     verbose : int, default=0
         Above 0, print one line per epoch: epoch, objective, norm of W,
-        seconds.
+        ``t``, seconds.
     random_state : int, RandomState instance or None, default=None
         Seeds shuffling, the validation split and ``init="random"``.
     learning_rate : {"optimal", "constant", "invscaling", "adaptive", \
@@ -114,8 +114,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         see ``docs/defaults.md``.)
     class_weight : dict, "balanced" or None, default=None
         Weights per class, multiplied into ``sample_weight``. ``"balanced"``
-        uses ``n_samples / (n_classes * count(class))``; in ``partial_fit``
-        the counts are the running counts of all the data seen so far.
+        uses ``n_samples / (n_classes * count(class))``, counting the rows of
+        non-zero weight; in ``partial_fit`` the counts are running counts of
+        all the data seen so far.
     warm_start : bool, default=False
         Start ``fit`` from the previous solution instead of ``init``.
     average : bool or int, default=False
@@ -283,8 +284,16 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         classes, y_index = np.unique(y, return_inverse=True)
         self._check_two_classes(classes)
         self.classes_ = classes
-        self._class_counts = np.bincount(y_index, minlength=len(classes)).astype(float)
-        sample_weight = self._sample_weight(sample_weight, X, y_index)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        self._class_counts = np.zeros(len(classes))
+        sample_weight = self._count_and_weigh_classes(sample_weight, y_index)
+        if not sample_weight.any():
+            raise ValueError(
+                f"Every sample has zero weight once class_weight="
+                f"{self.class_weight!r} is applied."
+            )
 
         rng = check_random_state(self.random_state)
         self._rng = rng
@@ -402,11 +411,14 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             self._state = self._new_state(X, None, None, self._rng)
         elif X.dtype != self._state.V.dtype:
             X = X.astype(self._state.V.dtype)
-        np.add.at(self._class_counts, y_index, 1)
-        sample_weight = self._sample_weight(
-            sample_weight, X, y_index, allow_all_zero=True
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True,
+            allow_all_zero_weights=True,
         )
+        if sample_weight.any():
+            sample_weight = self._count_and_weigh_classes(sample_weight, y_index)
         if not sample_weight.any():
+            # Weightless data is absent data: nothing moves, not even t_.
             if first:
                 self._export()
                 self.t_, self.n_iter_ = self._state.t, 1
@@ -437,6 +449,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         n_outputs = self._loss.n_outputs(len(self.classes_))
         dtype = X.dtype
         if coef_init is not None:
+            if sp.issparse(coef_init):  # a sparsified coef_ on warm start
+                coef_init = coef_init.toarray()
             coef = np.asarray(coef_init, dtype=dtype)
             if coef.shape != (n_outputs, n_features):
                 raise ValueError(
@@ -467,20 +481,18 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             V, intercept, average_start, per_feature=self._schedule.per_feature
         )
 
-    def _sample_weight(self, sample_weight, X, y_index, allow_all_zero=False):
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True,
-            allow_all_zero_weights=allow_all_zero,
-        )
-        if self.class_weight is not None:
-            sample_weight = sample_weight * self._class_weights(y_index)[y_index]
-        return sample_weight
+    def _count_and_weigh_classes(self, sample_weight, y_index):
+        """Count the classes of the weighted rows; multiply in class_weight."""
+        np.add.at(self._class_counts, y_index[sample_weight > 0], 1)
+        if self.class_weight is None:
+            return sample_weight
+        return sample_weight * self._class_weights(y_index)[y_index]
 
     def _class_weights(self, y_index):
         n_classes = len(self.classes_)
         if self.class_weight == "balanced":
-            # Counts of all the data seen so far, so that partial_fit can
-            # balance a stream whose class frequencies it learns as it goes.
+            # Counts of all the weighted rows seen so far, so that partial_fit
+            # can balance a stream whose class frequencies it learns as it goes.
             counts = self._class_counts
             with np.errstate(divide="ignore"):
                 weights = counts.sum() / (n_classes * counts)

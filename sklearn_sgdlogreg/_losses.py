@@ -48,6 +48,16 @@ class BinaryCrossEntropy:
         return loss, gradient[:, np.newaxis]
 
     @staticmethod
+    def curvature_along(gradient, y, direction):
+        """Per-sample ``d^T H d``: the loss's curvature along score changes d.
+
+        ``gradient`` is the unweighted gradient from :meth:`loss_gradient`,
+        from which the probabilities are recovered; H = p (1 - p).
+        """
+        p = gradient[:, 0] + y
+        return p * (1 - p) * direction[:, 0] ** 2
+
+    @staticmethod
     def predict_proba(raw_prediction):
         z = raw_prediction[:, 0]
         # expit(-z) instead of 1 - expit(z) keeps tiny probabilities accurate.
@@ -94,6 +104,18 @@ class MultinomialCrossEntropy:
         gradient = np.exp(log_proba, out=log_proba)
         gradient[rows, y] -= 1
         return loss, gradient
+
+    @staticmethod
+    def curvature_along(gradient, y, direction):
+        """Per-sample ``d^T H d`` with H = diag(p) - p p^T.
+
+        ``gradient`` is the unweighted gradient from :meth:`loss_gradient`,
+        from which the probabilities are recovered.
+        """
+        p = gradient.copy()
+        p[np.arange(p.shape[0]), y] += 1
+        p_direction = p * direction
+        return np.einsum("ij,ij->i", p_direction, direction) - p_direction.sum(axis=1) ** 2
 
     @staticmethod
     def predict_proba(raw_prediction):

@@ -162,8 +162,12 @@ class AdaGradState:
             # A feature that never had a gradient has no rate yet.
             return np.where(squared_sum > 0, self.eta0 / np.sqrt(squared_sum), 0.0)
 
-    def pay_penalty(self, state, rows):
-        """Apply to ``rows`` the penalty steps they missed while untouched."""
+    def pay_penalty(self, state, rows, record_average=True):
+        """Apply to ``rows`` the penalty steps they missed while untouched.
+
+        ``record_average=False`` when the caller records the rows' whole
+        change in the average itself (a batch step does).
+        """
         if self.penalty is None:
             return
         rows = np.arange(self.paid_until.size)[rows]
@@ -173,7 +177,7 @@ class AdaGradState:
             return
         V_rows = state.V[rows]
         V_new = repeated_prox(V_rows, self.rates(rows), self.penalty, missed)
-        if state.average is not None:
+        if record_average and state.average is not None:
             state.average.record_change(rows, V_new - V_rows)
         state.V[rows] = V_new
         self.paid_until[rows] = self.n_steps
@@ -240,6 +244,8 @@ def batch_gradient(X, y, omega, coef, intercept, loss, coef_scale=1.0):
         Unweighted loss of each sample.
     grad_coef : ndarray of shape (n_features, n_outputs)
     grad_intercept : ndarray of shape (n_outputs,)
+    gradient : ndarray of shape (n_samples, n_outputs)
+        ``omega_i * dloss / dz_i``, the gradient with respect to the scores.
     """
     raw_prediction = X @ coef
     if coef_scale != 1.0:
@@ -247,7 +253,7 @@ def batch_gradient(X, y, omega, coef, intercept, loss, coef_scale=1.0):
     raw_prediction += intercept
     sample_loss, gradient = loss.loss_gradient(raw_prediction, y)
     gradient *= omega[:, np.newaxis]
-    return sample_loss, X.T @ gradient, gradient.sum(axis=0)
+    return sample_loss, X.T @ gradient, gradient.sum(axis=0), gradient
 
 
 def run_epoch(X, y, sample_weight, order, state, loss, schedule, penalty,
@@ -329,6 +335,28 @@ def _newton_rates(X_c, omega, c):
         return 1.0 / (c * (X_squared.T @ omega)), 1.0 / (c * float(omega.sum()))
 
 
+def _damping(X_c, y, G, omega, step_W, step_b, loss):
+    """The fraction of a step that a Newton step along it would take, at most 1.
+
+    Moving the weights by ``-s * step`` changes the scores of sample i by
+    ``-s * dz_i`` with ``dz = X step_W + step_b``. To second order the batch
+    loss changes by ``-s <G, dz> + s^2 / 2 * sum_i omega_i dz_i^T H_i dz_i``,
+    smallest at ``s = <G, dz> / sum_i omega_i dz_i^T H_i dz_i``. The
+    per-coordinate caps keep each coordinate within its own Newton step; this
+    keeps the moves of many coordinates together from overshooting, which
+    summed per-sample rates otherwise do at the start of a fit.
+    """
+    dz = X_c @ step_W
+    dz += step_b
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unweighted = np.where(omega[:, np.newaxis] > 0, G / omega[:, np.newaxis], 0.0)
+    curvature = float(omega @ loss.curvature_along(unweighted, y, dz))
+    descent = float(np.einsum("ij,ij->", G, dz))
+    if descent >= curvature:
+        return 1.0
+    return descent / curvature
+
+
 def _global_step(state, X_c, cols, y, omega, n_batch, loss, schedule, penalty,
                  fit_intercept):
     """One step with a rate shared by all features (SGDClassifier's schedules)."""
@@ -337,43 +365,41 @@ def _global_step(state, X_c, cols, y, omega, n_batch, loss, schedule, penalty,
     if penalty.l1:
         owed = (state.l1_total - state.l1_applied[cols]).astype(dtype)
         V_c = soft_threshold(V_c, owed[:, np.newaxis])
+    sample_loss, grad_W, grad_b, G = batch_gradient(
+        X_c, y, omega, V_c, state.intercept, loss, coef_scale=state.scale
+    )
 
     eta = schedule.batch_step(state.t, n_batch)
     newton, newton_b = _newton_rates(X_c, omega, loss.curvature_bound)
     eta_j = np.minimum(eta, newton)
-    capped = np.flatnonzero(eta_j < eta)
+    eta_b = min(eta, newton_b) if fit_intercept else 0.0
+    grad_W *= eta_j.astype(dtype)[:, np.newaxis]
+    grad_b *= dtype.type(eta_b)
+    damping = _damping(X_c, y, G, omega, grad_W, grad_b, loss)
+    if damping < 1.0:
+        # The whole step shrinks, penalty included, so that every weight
+        # still takes its data and penalty steps at one rate.
+        eta *= damping
+        eta_j *= damping
+        grad_W *= dtype.type(damping)
+        grad_b *= dtype.type(damping)
 
-    # W_j <- (W_j - eta_j g_j) / (1 + eta_j l2), in units of V at the new
-    # scale. Uncapped rows share one factor on the gradient, folded into
-    # the per-sample weights before X^T G; only capped rows need more.
+    # W_j <- S(W_j - eta_j g_j, eta_j l1) / (1 + eta_j l2), written in units
+    # of V at the new scale; the untouched rows' shrink is the scale's.
     new_scale = state.scale / (1.0 + eta * penalty.l2)
-    move = -eta / state.scale
-    sample_loss, delta_V, grad_b = batch_gradient(
-        X_c, y, omega * dtype.type(move), V_c, state.intercept, loss,
-        coef_scale=state.scale,
-    )
-    if capped.size:
-        shrink = 1.0 + eta_j[capped] * penalty.l2
-        eta_ratio = (eta_j[capped] / eta) * (1.0 + eta * penalty.l2) / shrink
-        delta_V[capped] *= eta_ratio.astype(dtype)[:, np.newaxis]
-        keep = (1.0 + eta * penalty.l2) / shrink
-        V_c[capped] *= keep.astype(dtype)[:, np.newaxis]
-    V_c += delta_V
+    denominator = ((1.0 + eta_j * penalty.l2) * new_scale).astype(dtype)[:, np.newaxis]
+    V_c *= dtype.type(state.scale)
+    V_c -= grad_W
+    V_c /= denominator
     if penalty.l1:
-        # The prox of the elastic net thresholds first and shrinks after:
-        # S(v, eta l1) / (1 + eta l2). V_c is already shrunk, so the
-        # threshold shrinks with it; for untouched rows the owed amount
-        # is in units of V before this step's shrink.
-        amount = eta_j * penalty.l1 / ((1.0 + eta_j * penalty.l2) * new_scale)
-        V_c = soft_threshold(V_c, amount.astype(dtype)[:, np.newaxis])
+        # The threshold comes before the shrink in the prox, so it shrinks
+        # with V_c; untouched rows owe it in units of V before the shrink.
+        V_c = soft_threshold(V_c, dtype.type(penalty.l1) * eta_j.astype(dtype)[
+            :, np.newaxis] / denominator)
         state.l1_total += eta * penalty.l1 / state.scale
         state.l1_applied[cols] = state.l1_total
     state.V[cols] = V_c
-
-    if fit_intercept:
-        # grad_b carries the factor -eta / scale folded in above.
-        eta_b = min(eta, newton_b)
-        state.intercept += dtype.type(eta_b * state.scale / eta) * grad_b
+    state.intercept -= grad_b
     state.scale = new_scale
     return sample_loss
 
@@ -383,24 +409,15 @@ def _adagrad_step(state, X_c, cols, y, omega, n_batch, loss, schedule, penalty,
     """One AdaGrad step: each touched feature moves at its own rate."""
     dtype = state.V.dtype
     acc = state.adagrad
-    acc.pay_penalty(state, cols)
+    acc.pay_penalty(state, cols, record_average=False)
     V_c = state.V[cols]
-    sample_loss, grad_W, grad_b = batch_gradient(
+    sample_loss, grad_W, grad_b, G = batch_gradient(
         X_c, y, omega, V_c, state.intercept, loss
     )
     acc.squared_sum[cols] += np.einsum("ij,ij->i", grad_W, grad_W)
     newton, newton_b = _newton_rates(X_c, omega, loss.curvature_bound)
     eta_j = np.minimum(acc.rates(cols), newton)
-    eta_j = eta_j.astype(dtype)[:, np.newaxis]
-    V_c -= eta_j * grad_W
-    if penalty.l1:
-        V_c = soft_threshold(V_c, eta_j * dtype.type(penalty.l1))
-    if penalty.l2:
-        V_c /= 1 + eta_j * dtype.type(penalty.l2)
-    state.V[cols] = V_c
-    acc.n_steps += 1
-    acc.paid_until[cols] = acc.n_steps
-
+    eta_b = 0.0
     if fit_intercept:
         acc.intercept_squared_sum += grad_b**2
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -408,5 +425,23 @@ def _adagrad_step(state, X_c, cols, y, omega, n_batch, loss, schedule, penalty,
                 acc.intercept_squared_sum > 0,
                 schedule.eta0 / np.sqrt(acc.intercept_squared_sum), 0.0,
             )
-        state.intercept -= np.minimum(rate_b, newton_b).astype(dtype) * grad_b
+        eta_b = np.minimum(rate_b, newton_b)
+    grad_W *= eta_j.astype(dtype)[:, np.newaxis]
+    grad_b *= eta_b.astype(dtype) if fit_intercept else dtype.type(0)
+    damping = _damping(X_c, y, G, omega, grad_W, grad_b, loss)
+    if damping < 1.0:
+        eta_j *= damping
+        grad_W *= dtype.type(damping)
+        grad_b *= dtype.type(damping)
+
+    eta_j = eta_j.astype(dtype)[:, np.newaxis]
+    V_c -= grad_W
+    if penalty.l1:
+        V_c = soft_threshold(V_c, eta_j * dtype.type(penalty.l1))
+    if penalty.l2:
+        V_c /= 1 + eta_j * dtype.type(penalty.l2)
+    state.V[cols] = V_c
+    acc.n_steps += 1
+    acc.paid_until[cols] = acc.n_steps
+    state.intercept -= grad_b
     return sample_loss

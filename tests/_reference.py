@@ -31,6 +31,9 @@ def minibatch_descent(X, y_index, sample_weight, n_outputs, *, alpha, l1_ratio,
                       adagrad_eta0=None):
     """The update rule of docs/derivation.md, eagerly, on dense arrays.
 
+    Per-coordinate Newton caps, then damping of the whole step to a Newton
+    step of the batch loss along it, then the prox.
+
     Every weight is shrunk and thresholded at every step (no scale factor,
     no owed penalty), rows are visited in order, and each iterate is kept so
     that averages can be checked. With ``adagrad_eta0`` the rates are
@@ -81,9 +84,25 @@ def minibatch_descent(X, y_index, sample_weight, n_outputs, *, alpha, l1_ratio,
                     eta_b = adagrad_eta0 / np.sqrt(intercept_squared_sum)
             with np.errstate(divide="ignore"):
                 eta_j = np.minimum(eta, 1 / (c * (Xb**2).T @ w))[:, None]
+            eta_b = np.minimum(eta_b, 1 / (c * w.sum())) if fit_intercept else 0.0
+            # Damping: the minimiser of the quadratic bound along the step.
+            dz = Xb @ (eta_j * grad_W) + eta_b * grad_b
+            if n_outputs == 1:
+                p = expit(scores)
+                quadratic = (p * (1 - p) * dz**2)[:, 0]
+            else:
+                quadratic = (p * dz**2).sum(axis=1) - (p * dz).sum(axis=1) ** 2
+            fraction = min(1.0, np.sum(G * dz) / (w @ quadratic))
+            if adagrad_eta0 is None:
+                eta_j, eta_b = fraction * eta_j, fraction * eta_b
+            else:
+                # AdaGrad damps the touched features only: an untouched
+                # one's penalty steps keep its own rate (paid lazily).
+                touched = (Xb != 0).any(axis=0)[:, None]
+                eta_j = np.where(touched, fraction * eta_j, eta_j)
+                eta_b = fraction * eta_b
             W = soft_threshold(W - eta_j * grad_W, eta_j * l1) / (1 + eta_j * l2)
-            if fit_intercept:
-                b = b - np.minimum(eta_b, 1 / (c * w.sum())) * grad_b
+            b = b - eta_b * grad_b
             t += m
             iterates.append((m, W.T.copy(), b.copy()))
     return W.T, b, iterates, t

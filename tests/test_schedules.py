@@ -38,19 +38,25 @@ def test_adaptive_divides_by_five_and_stops_below_a_millionth():
 
 @pytest.fixture(scope="module")
 def text():
-    return debian_tfidf_split("binary", n_documents=4000)
+    return debian_tfidf_split("binary", n_documents=12000)
+
+
+_SCHEDULES = [("optimal", 0.01), ("constant", 0.01), ("invscaling", 0.5),
+              ("adaptive", 0.01)]
 
 
 @pytest.mark.parametrize(
-    "learning_rate, eta0",
-    [("optimal", 0.01), ("constant", 0.01), ("invscaling", 0.5), ("adaptive", 0.01)],
+    "learning_rate, eta0, batch_size",
+    # Per-sample steps cost 9,600 Python-level steps an epoch: two schedules.
+    [(*schedule, 1) for schedule in _SCHEDULES[:2]]
+    + [(*schedule, b) for schedule in _SCHEDULES for b in (32, 1024)],
 )
-@pytest.mark.parametrize("batch_size", [1, 32, 1024])
 def test_each_schedule_learns_as_well_as_sgdclassifiers(text, learning_rate, eta0,
                                                          batch_size):
-    """Same eta0, same epochs: held-out log-loss no more than 5% worse."""
+    """Same eta0, same epochs (3, on 9,600 documents): held-out log-loss no
+    more than 5% worse."""
     X_train, X_test, y_train, y_test = text
-    params = dict(learning_rate=learning_rate, eta0=eta0, max_iter=5, tol=None,
+    params = dict(learning_rate=learning_rate, eta0=eta0, max_iter=3, tol=None,
                   random_state=0)
     theirs = SGDClassifier(loss="log_loss", **params).fit(X_train, y_train)
     ours = SGDLogisticRegression(batch_size=batch_size, **params).fit(X_train, y_train)

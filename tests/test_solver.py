@@ -34,7 +34,7 @@ def test_objective_gradient_matches_finite_differences(n_classes, l1_ratio):
     )
     b = rng.normal(size=n_outputs)
 
-    _, grad_W, grad_b = batch_gradient(
+    _, grad_W, grad_b, _ = batch_gradient(
         X, y, sample_weight / sample_weight.sum(), W, b, loss
     )
     grad_W = grad_W + ElasticNet(alpha, l1_ratio).gradient(W)
@@ -140,3 +140,21 @@ def test_lazy_adagrad_equals_the_eager_update_rule(n_classes, penalty, l1_ratio,
     np.testing.assert_allclose(clf.coef_, coef, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(clf.intercept_, intercept, rtol=1e-9, atol=1e-12)
     assert clf.t_ == t
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_adagrad_average_is_the_average_of_the_iterates(n_classes):
+    """Without a penalty nothing is owed, so the lazy average is exact."""
+    X, y, sample_weight = _problem(n_classes)
+    _, _, iterates, _ = minibatch_descent(
+        X, y, sample_weight, 1 if n_classes == 2 else n_classes, alpha=0.0,
+        l1_ratio=0.0, rate=None, batch_size=7, n_epochs=3, adagrad_eta0=0.5,
+    )
+    total = sum(m for m, _, _ in iterates)
+    clf = SGDLogisticRegression(
+        penalty=None, learning_rate="adagrad", eta0=0.5, batch_size=7, max_iter=3,
+        tol=None, shuffle=False, average=True,
+    ).fit(X, y, sample_weight=sample_weight)
+    np.testing.assert_allclose(
+        clf.coef_, sum(m * W for m, W, _ in iterates) / total, rtol=1e-9, atol=1e-12
+    )
