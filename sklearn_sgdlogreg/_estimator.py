@@ -584,6 +584,13 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         scores = safe_sparse_dot(X, self.coef_.T, dense_output=True)
         return np.asarray(scores) + self.intercept_
 
+    def _validated_raw_prediction(self, X):
+        """Scores of new data, shape (n_samples, n_outputs), after checks."""
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", reset=False,
+                          dtype=[np.float64, np.float32])
+        return self._raw_prediction(X)
+
     def decision_function(self, X):
         """Scores: log-odds of ``classes_[1]`` for two classes, else per class.
 
@@ -595,10 +602,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", reset=False,
-                          dtype=[np.float64, np.float32])
-        raw = self._raw_prediction(X)
+        raw = self._validated_raw_prediction(X)
         return raw[:, 0] if raw.shape[1] == 1 else raw
 
     def predict(self, X):
@@ -629,10 +633,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", reset=False,
-                          dtype=[np.float64, np.float32])
-        return loss_for(len(self.classes_)).predict_proba(self._raw_prediction(X))
+        raw = self._validated_raw_prediction(X)
+        return loss_for(len(self.classes_)).predict_proba(raw)
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities, computed without ``log(0)``.
@@ -645,10 +647,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", reset=False,
-                          dtype=[np.float64, np.float32])
-        return loss_for(len(self.classes_)).predict_log_proba(self._raw_prediction(X))
+        raw = self._validated_raw_prediction(X)
+        return loss_for(len(self.classes_)).predict_log_proba(raw)
 
     def densify(self):
         """Store ``coef_`` as a dense array (the default).
