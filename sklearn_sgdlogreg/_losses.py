@@ -119,7 +119,11 @@ class MultinomialCrossEntropy:
 
     @staticmethod
     def predict_proba(raw_prediction):
-        shifted = np.exp(raw_prediction - raw_prediction.max(axis=1, keepdims=True))
+        # Scores 1e308 apart overflow to -inf when shifted: exp gives the 0
+        # they should.
+        with np.errstate(over="ignore"):
+            shifted = raw_prediction - raw_prediction.max(axis=1, keepdims=True)
+        np.exp(shifted, out=shifted)
         return shifted / shifted.sum(axis=1, keepdims=True)
 
     @staticmethod
@@ -135,7 +139,8 @@ def _log_softmax(raw_prediction):
     Hand-written because scipy's general logsumexp costs more in overhead
     than the arithmetic on a mini-batch.
     """
-    shifted = raw_prediction - raw_prediction.max(axis=1, keepdims=True)
+    with np.errstate(over="ignore"):  # -inf for scores 1e308 apart is right
+        shifted = raw_prediction - raw_prediction.max(axis=1, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
     return shifted
 
