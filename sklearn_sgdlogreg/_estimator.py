@@ -686,12 +686,11 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
 def _as_csr(X):
     """CSR view of validated X: sparse input as it is, dense input converted.
 
+    Sparse input is used as it comes: the solver needs neither sorted nor
+    de-duplicated indices (TfidfVectorizer's are unsorted), so no copy.
     Dense input goes through the same sparse loop so that dense and sparse
     copies of the same data give the same model.
     """
     if sp.issparse(X):
-        if not X.has_canonical_format:
-            X = X.copy()
-            X.sum_duplicates()
         return X
     return sp.csr_matrix(X)

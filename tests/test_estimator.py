@@ -63,9 +63,15 @@ def test_float32_trains_and_predicts_in_float32():
     np.testing.assert_allclose(clf32.coef_, clf64.coef_, rtol=1e-3, atol=1e-4)
 
 
-def test_fit_does_not_copy_a_csr_matrix():
+@pytest.mark.parametrize("sorted_indices", [True, False])
+def test_fit_does_not_copy_a_csr_matrix(sorted_indices):
     rng = np.random.default_rng(0)
     X = sp.random(20000, 500, density=0.05, format="csr", random_state=0)
+    if not sorted_indices:  # as TfidfVectorizer leaves them
+        for i in range(X.shape[0]):
+            row = slice(X.indptr[i], X.indptr[i + 1])
+            X.indices[row], X.data[row] = X.indices[row][::-1], X.data[row][::-1]
+        X.has_sorted_indices = False
     y = rng.integers(0, 2, size=X.shape[0])
     clf = SGDLogisticRegression(max_iter=1, tol=None, random_state=0)
     tracemalloc.start()
@@ -74,6 +80,7 @@ def test_fit_does_not_copy_a_csr_matrix():
     tracemalloc.stop()
     size_of_X = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
     assert peak < 0.5 * size_of_X, (peak, size_of_X)
+    assert X.has_sorted_indices == sorted_indices  # the input is untouched
 
 
 def test_string_and_integer_labels_give_the_same_model():
