@@ -14,10 +14,10 @@ from sklearn_sgdlogreg import SGDLogisticRegression
 # benchmarks/ is a folder of the repository, not part of the installed package.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.report import DEBIAN_COLUMNS  # noqa: E402
-from benchmarks.run import main  # noqa: E402
-from benchmarks.synthetic import PlantedBagOfWords  # noqa: E402
-from benchmarks.targets import Check, log_log_slope  # noqa: E402
+from benchmarks.report import DEBIAN_COLUMNS
+from benchmarks.run import main
+from benchmarks.synthetic import PlantedBagOfWords
+from benchmarks.targets import Check, log_log_slope
 
 
 @pytest.mark.parametrize("n_classes", [2, 4])
@@ -60,22 +60,32 @@ def test_label_frequencies_follow_the_planted_model(n_classes):
     assert observed.max() < 2.5 / n_classes
 
 
-@pytest.mark.parametrize("n_classes, min_accuracy", [(2, 0.65), (5, 0.40)])
-def test_planted_model_is_recoverable(n_classes, min_accuracy):
+@pytest.mark.parametrize("n_classes", [2, 5])
+def test_planted_model_is_recoverable(n_classes):
     source = PlantedBagOfWords(n_classes=n_classes, n_features=2**16)
     X, y = source.sample(12_000, random_state=1)
     X_train, y_train, X_test, y_test = X[:8_000], y[:8_000], X[8_000:], y[8_000:]
     model = SGDLogisticRegression(random_state=0).fit(X_train, y_train)
     proba = model.predict_proba(X_test)
     prior = np.bincount(y_train, minlength=n_classes) / y_train.size
-    chance = prior.max()
-    assert accuracy_score(y_test, proba.argmax(axis=1)) > max(min_accuracy,
-                                                              chance + 0.15)
+    assert accuracy_score(y_test, proba.argmax(axis=1)) > prior.max() + 0.15
     prior_loss = log_loss(y_test, np.tile(prior, (y_test.size, 1)))
-    assert log_loss(y_test, proba) < 0.85 * prior_loss
-    # The planted model itself does better still: the labels carry signal
-    # that 8,000 documents do not fully reveal.
+    assert log_loss(y_test, proba) < 0.9 * prior_loss
+    # The planted model does better still: 8,000 documents do not reveal it
+    # whole.
     assert log_loss(y_test, source.predict_proba(X_test)) < log_loss(y_test, proba)
+
+    # The learnt weights of the informative columns point where the planted
+    # ones do (up to a shift shared by all classes, which softmax ignores).
+    informative = np.flatnonzero(source.coef_.any(axis=1))
+    learnt = model.coef_.T[source.columns_[informative]]
+    planted = source.coef_[informative]
+    if n_classes > 2:
+        learnt = learnt - learnt.mean(axis=1, keepdims=True)
+        planted = planted - planted.mean(axis=1, keepdims=True)
+    cosine = np.sum(learnt * planted) / (np.linalg.norm(learnt)
+                                         * np.linalg.norm(planted))
+    assert cosine > 0.7
 
 
 def test_same_random_state_same_data_and_chunks_add_up():
@@ -117,10 +127,13 @@ def test_quick_benchmark_prints_every_row_and_target(tmp_path, capsys):
     assert set(results.debian) == {"multiclass", "binary"}
     for workload in results.debian.values():
         names = [row.name for row in workload.rows]
-        assert names[0] == "SGDLogReg b=256 (default)"
+        default_batch_size = SGDLogisticRegression().batch_size
+        assert names[0] == f"SGDLogReg b={default_batch_size} (default)"
         assert {"SGDClassifier log_loss", "LogisticRegression saga",
                 "LogisticRegression lbfgs"} <= set(names)
-        assert any(name.startswith("SGDLogReg b=1 ") for name in names)
+        per_sample = any(name.startswith("SGDLogReg b=1 ") for name in names)
+        assert per_sample == (workload.name == "debian binary")
+        assert any(name.startswith("SGDLogReg b=n ") for name in names)
         for row in workload.rows:
             assert row.epochs >= 1 and row.fit_seconds > 0
             assert 0 < row.accuracy <= 1 and row.log_loss > 0
@@ -128,10 +141,13 @@ def test_quick_benchmark_prints_every_row_and_target(tmp_path, capsys):
     headers = [re.split(r"\s{2,}", line.strip()) for line in out.splitlines()
                if line.startswith("method ")]
     assert headers == [DEBIAN_COLUMNS, DEBIAN_COLUMNS]
-    table_lines = out.splitlines()
     for workload in results.debian.values():
-        for row in workload.rows:
-            assert sum(line.startswith(row.name + " ") for line in table_lines) == 2
+        table = out.split(f"== {workload.name}:")[1].split("\n\n")[0]
+        # Two header lines, the column names, the rule, then one line per row.
+        body = table.splitlines()[4:]
+        assert len(body) == len(workload.rows)
+        for line, row in zip(body, workload.rows, strict=True):
+            assert line.startswith(row.name + " ")
     assert "ns/(K nnz)" in out and "held MB" in out
     assert {check.target for check in results.checks} == {"1", "2", "3", "4", "5"}
     assert out.count("target ") == len(results.checks)

@@ -1,0 +1,1 @@
+"""Benchmarks of SGDLogisticRegression: ``python -m benchmarks --help``."""
