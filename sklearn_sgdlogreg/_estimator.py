@@ -58,8 +58,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     means in ``SGDClassifier`` at any ``batch_size``. The penalty is applied
     as a proximal step, lazily, so a batch costs only what its non-zeros
     cost. Each coordinate's step is capped so that it moves no further than
-    a Newton step along that coordinate would: summed per-sample rates are
-    large for a batch, and the intercept and frequent features would
+    a Newton step along that coordinate would, and the whole step is damped
+    to the Newton step of the batch loss along it: summed per-sample rates
+    are large for a batch, and the intercept and frequent features would
     otherwise overshoot (``docs/derivation.md`` derives all of this).
 
     Parameters

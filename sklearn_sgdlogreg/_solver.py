@@ -13,18 +13,24 @@ data seen), per-sample schedule eta(t)::
     eta   = eta(t) + ... + eta(t + m - 1)          sum of per-sample rates
     w_i   = s_i / (m s_bar)
     g_W   = X_B^T G,  G_i = w_i * dloss/dz_i
-    eta_j = min(eta, 1 / (c * sum_i w_i x_ij^2))    curvature cap, see below
+    eta_j = min(eta, 1 / (c * sum_i w_i x_ij^2))    per-coordinate cap
+    eta_b = min(eta, 1 / (c * sum_i w_i))
+    dz    = X_B (eta_j g_j) + eta_b g_b             the step's change of scores
+    s*    = <G, dz> / sum_i w_i dz_i^T H_i dz_i     Newton step along it
+    eta, eta_j, eta_b  *=  min(1, s*)
     W_j  <- soft_threshold(W_j - eta_j g_j, eta_j l1) / (1 + eta_j l2)
-    b    <- b - min(eta, 1 / (c * sum_i w_i)) * sum_i G_i
+    b    <- b - eta_b g_b
 
 ``c * sum_i w_i x_ij^2`` bounds the batch loss's second derivative along
 feature j (c bounds the loss's second derivative in the score), and ``c *
 sum_i w_i`` along the intercept: no coordinate moves further than a Newton
 step along it would. Summed per-sample rates are large for a batch, and the
 intercept and the features that many samples share would overshoot by a
-factor of up to m without the cap; rare features keep the full step. Every
-coordinate uses one step size for its data gradient and its penalty, so the
-fixed points are the minimisers of the objective.
+factor of up to m without the cap; rare features keep the full step. The caps
+bound coordinates one at a time, so the whole step is then damped to the
+Newton step of the batch loss along it (H_i: the loss's Hessian in the scores
+of sample i). Every coordinate uses one step size for its data gradient and
+its penalty, so the fixed points are the minimisers of the objective.
 """
 
 import numpy as np
