@@ -10,12 +10,12 @@ from sklearn.metrics import accuracy_score
 from sklearn_sgdlogreg.datasets import debian_tfidf_split
 
 from .measure import (
+    ModelShape,
     batch_nbytes,
     csr_nbytes,
     median_seconds,
     one_pass_seconds,
     traced_peak,
-    weights_nbytes,
 )
 from .methods import debian_methods, epoch_curve, held_out_log_loss, iteration_curve
 
@@ -41,7 +41,7 @@ class Row:
 
 
 @dataclass
-class Workload:
+class Workload(ModelShape):
     """A training matrix, its one-pass floor, and the rows run on it."""
 
     name: str
@@ -54,13 +54,6 @@ class Workload:
     x_bytes: int
     rows: list = field(default_factory=list)
 
-    @property
-    def n_outputs(self):
-        return 1 if self.n_classes == 2 else self.n_classes
-
-    @property
-    def w_bytes(self):
-        return weights_nbytes(self.n_features, self.n_outputs)
 
     def row(self, role):
         """The first row with this role."""

@@ -28,6 +28,18 @@ def weights_nbytes(n_features, n_outputs, itemsize=8):
     return n_features * n_outputs * itemsize
 
 
+class ModelShape:
+    """``n_outputs`` and ``w_bytes`` for records with n_classes and n_features."""
+
+    @property
+    def n_outputs(self):
+        return 1 if self.n_classes == 2 else self.n_classes
+
+    @property
+    def w_bytes(self):
+        return weights_nbytes(self.n_features, self.n_outputs)
+
+
 def batch_nbytes(X, batch_size, n_outputs):
     """What one mini-batch needs at the least, for the memory budget.
 

@@ -18,6 +18,7 @@ import numpy as np
 from sklearn_sgdlogreg import SGDLogisticRegression
 
 from .measure import (
+    ModelShape,
     batch_nbytes,
     csr_nbytes,
     median_seconds,
@@ -33,7 +34,7 @@ SWEEP_EPOCHS = 2
 
 
 @dataclass
-class SweepRow:
+class SweepRow(ModelShape):
     """Per-epoch cost of the default model on one synthetic data set."""
 
     sweep: str
@@ -47,13 +48,6 @@ class SweepRow:
     peak_bytes: int
     x_bytes: int
 
-    @property
-    def n_outputs(self):
-        return 1 if self.n_classes == 2 else self.n_classes
-
-    @property
-    def w_bytes(self):
-        return weights_nbytes(self.n_features, self.n_outputs)
 
 
 @dataclass

@@ -1,6 +1,5 @@
 """Learning-rate schedules: formulas, batch sums, and pace beside SGDClassifier."""
 
-import numpy as np
 import pytest
 from sklearn.linear_model import SGDClassifier
 from sklearn.metrics import log_loss
