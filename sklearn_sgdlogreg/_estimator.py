@@ -337,11 +337,16 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             if self.verbose:
                 print(self._progress_line(epoch, objective, time.perf_counter() - tic))
             if self.tol is not None:
-                no_improvement = 0 if value < best_value - self.tol else no_improvement + 1
+                no_improvement = (
+                    0 if value < best_value - self.tol else no_improvement + 1
+                )
             best_value = min(best_value, value)
             if no_improvement >= self.n_iter_no_change:
                 no_improvement = 0
-                if self._schedule.end_epoch(improved=False) or self.learning_rate != "adaptive":
+                if (
+                    self._schedule.end_epoch(improved=False)
+                    or self.learning_rate != "adaptive"
+                ):
                     converged = True
                     break
         self.n_iter_ = epoch
@@ -379,7 +384,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         if first:
             self._check_schedule_params()
             if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit.")
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit."
+                )
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32], reset=first
         )
@@ -396,7 +403,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             )
             self._class_counts = np.zeros(len(classes))
             self.loss_curve_ = []
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+        elif classes is not None and not np.array_equal(
+            np.unique(classes), self.classes_
+        ):
             raise ValueError(
                 f"`classes={classes!r}` is not the same as on the first call to "
                 f"partial_fit: {self.classes_!r}."
@@ -413,7 +422,10 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         elif X.dtype != self._state.V.dtype:
             X = X.astype(self._state.V.dtype)
         sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True,
+            sample_weight,
+            X,
+            dtype=X.dtype,
+            ensure_non_negative=True,
             allow_all_zero_weights=True,
         )
         if sample_weight.any():
@@ -439,8 +451,16 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         state = self._state
         penalty = ElasticNet.from_params(self.penalty, self.alpha, self.l1_ratio)
         weighted_loss = run_epoch(
-            X, y_index, sample_weight, order, state, self._loss, self._schedule,
-            penalty, self.batch_size, self.fit_intercept,
+            X,
+            y_index,
+            sample_weight,
+            order,
+            state,
+            self._loss,
+            self._schedule,
+            penalty,
+            self.batch_size,
+            self.fit_intercept,
         )
         total_weight = float(sample_weight[rows].sum())
         return weighted_loss / total_weight + penalty.value(state.coef())
@@ -565,7 +585,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     def _warn_not_converged(self):
         change = (
             self.loss_curve_[-1] - self.loss_curve_[-2]
-            if len(self.loss_curve_) > 1 else float("nan")
+            if len(self.loss_curve_) > 1
+            else float("nan")
         )
         watched = "validation log-loss" if self.early_stopping else "objective"
         warnings.warn(
@@ -588,8 +609,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     def _validated_raw_prediction(self, X):
         """Scores of new data, shape (n_samples, n_outputs), after checks."""
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", reset=False,
-                          dtype=[np.float64, np.float32])
+        X = validate_data(
+            self, X, accept_sparse="csr", reset=False, dtype=[np.float64, np.float32]
+        )
         return self._raw_prediction(X)
 
     def decision_function(self, X):

@@ -115,7 +115,9 @@ class MultinomialCrossEntropy:
         p = gradient.copy()
         p[np.arange(p.shape[0]), y] += 1
         p_direction = p * direction
-        return np.einsum("ij,ij->i", p_direction, direction) - p_direction.sum(axis=1) ** 2
+        return (
+            np.einsum("ij,ij->i", p_direction, direction) - p_direction.sum(axis=1) ** 2
+        )
 
     @staticmethod
     def predict_proba(raw_prediction):

@@ -1,4 +1,6 @@
-"""The elastic-net penalty ``alpha * (l1_ratio * |W|_1 + (1 - l1_ratio) / 2 * |W|_2^2)``.
+"""The elastic-net penalty.
+
+``alpha * (l1_ratio * |W|_1 + (1 - l1_ratio) / 2 * |W|_2^2)``:
 
 ``penalty="l2"`` is ``l1_ratio=0``, ``"l1"`` is ``l1_ratio=1``, ``None`` is
 ``alpha=0``. The intercept is never penalised.

@@ -262,8 +262,18 @@ def batch_gradient(X, y, omega, coef, intercept, loss, coef_scale=1.0):
     return sample_loss, X.T @ gradient, gradient.sum(axis=0), gradient
 
 
-def run_epoch(X, y, sample_weight, order, state, loss, schedule, penalty,
-              batch_size, fit_intercept):
+def run_epoch(
+    X,
+    y,
+    sample_weight,
+    order,
+    state,
+    loss,
+    schedule,
+    penalty,
+    batch_size,
+    fit_intercept,
+):
     """One pass over the rows ``order`` of X in batches; updates ``state``.
 
     Parameters
@@ -308,7 +318,15 @@ def run_epoch(X, y, sample_weight, order, state, loss, schedule, penalty,
         omega = (s / (n_batch * mean_weight)).astype(state.V.dtype, copy=False)
         V_old = state.V[cols] if state.average is not None else None
         sample_loss = step(
-            state, X_c, cols, y[rows], omega, n_batch, loss, schedule, penalty,
+            state,
+            X_c,
+            cols,
+            y[rows],
+            omega,
+            n_batch,
+            loss,
+            schedule,
+            penalty,
             fit_intercept,
         )
         weighted_loss += float(s @ sample_loss)
@@ -331,7 +349,7 @@ def _batches(order, batch_size):
             yield slice(first + start, first + min(start + batch_size, order.size))
     else:
         for start in range(0, order.size, batch_size):
-            yield order[start:start + batch_size]
+            yield order[start : start + batch_size]
 
 
 def _newton_rates(X_c, omega, c):
@@ -363,8 +381,9 @@ def _damping(X_c, y, G, omega, step_W, step_b, loss):
     return descent / curvature
 
 
-def _global_step(state, X_c, cols, y, omega, n_batch, loss, schedule, penalty,
-                 fit_intercept):
+def _global_step(
+    state, X_c, cols, y, omega, n_batch, loss, schedule, penalty, fit_intercept
+):
     """One step with a rate shared by all features (SGDClassifier's schedules)."""
     dtype = state.V.dtype
     V_c = state.V[cols]
@@ -400,8 +419,10 @@ def _global_step(state, X_c, cols, y, omega, n_batch, loss, schedule, penalty,
     if penalty.l1:
         # The threshold comes before the shrink in the prox, so it shrinks
         # with V_c; untouched rows owe it in units of V before the shrink.
-        V_c = soft_threshold(V_c, dtype.type(penalty.l1) * eta_j.astype(dtype)[
-            :, np.newaxis] / denominator)
+        V_c = soft_threshold(
+            V_c,
+            dtype.type(penalty.l1) * eta_j.astype(dtype)[:, np.newaxis] / denominator,
+        )
         state.l1_total += eta * penalty.l1 / state.scale
         state.l1_applied[cols] = state.l1_total
     state.V[cols] = V_c
@@ -410,8 +431,9 @@ def _global_step(state, X_c, cols, y, omega, n_batch, loss, schedule, penalty,
     return sample_loss
 
 
-def _adagrad_step(state, X_c, cols, y, omega, n_batch, loss, schedule, penalty,
-                  fit_intercept):
+def _adagrad_step(
+    state, X_c, cols, y, omega, n_batch, loss, schedule, penalty, fit_intercept
+):
     """One AdaGrad step: each touched feature moves at its own rate."""
     dtype = state.V.dtype
     acc = state.adagrad
@@ -429,7 +451,8 @@ def _adagrad_step(state, X_c, cols, y, omega, n_batch, loss, schedule, penalty,
         with np.errstate(divide="ignore", invalid="ignore"):
             rate_b = np.where(
                 acc.intercept_squared_sum > 0,
-                schedule.eta0 / np.sqrt(acc.intercept_squared_sum), 0.0,
+                schedule.eta0 / np.sqrt(acc.intercept_squared_sum),
+                0.0,
             )
         eta_b = np.minimum(rate_b, newton_b)
     grad_W *= eta_j.astype(dtype)[:, np.newaxis]

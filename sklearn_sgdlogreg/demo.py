@@ -42,14 +42,17 @@ def main(argv=None):
         Command-line arguments; ``--task`` picks one task.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", choices=["multiclass", "binary", "both"],
-                        default="both")
+    parser.add_argument(
+        "--task", choices=["multiclass", "binary", "both"], default="both"
+    )
     parser.add_argument("--alpha", type=float, default=1e-4)
     args = parser.parse_args(argv)
     tasks = ["multiclass", "binary"] if args.task == "both" else [args.task]
 
-    print(f"{'task':<11} {'model':<32} {'accuracy':>8} {'log-loss':>8} "
-          f"{'fit s':>7} {'epochs':>6}")
+    print(
+        f"{'task':<11} {'model':<32} {'accuracy':>8} {'log-loss':>8} "
+        f"{'fit s':>7} {'epochs':>6}"
+    )
     for task in tasks:
         X_train, X_test, y_train, y_test = debian_tfidf_split(task)
         models = {
@@ -64,11 +67,15 @@ def main(argv=None):
             accuracy, loss, seconds, epochs = _evaluate(
                 model, X_train, y_train, X_test, y_test
             )
-            print(f"{task:<11} {name:<32} {accuracy:8.4f} {loss:8.4f} "
-                  f"{seconds:7.2f} {epochs:6d}")
-        print(f"{'':<11} ({X_train.shape[0]} training and {X_test.shape[0]} test "
-              f"documents, {X_train.shape[1]} tf-idf features, "
-              f"{len(set(y_train))} classes)")
+            print(
+                f"{task:<11} {name:<32} {accuracy:8.4f} {loss:8.4f} "
+                f"{seconds:7.2f} {epochs:6d}"
+            )
+        print(
+            f"{'':<11} ({X_train.shape[0]} training and {X_test.shape[0]} test "
+            f"documents, {X_train.shape[1]} tf-idf features, "
+            f"{len(set(y_train))} classes)"
+        )
 
 
 if __name__ == "__main__":

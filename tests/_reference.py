@@ -26,9 +26,20 @@ def soft_threshold(v, amount):
     return np.sign(v) * np.maximum(np.abs(v) - amount, 0.0)
 
 
-def minibatch_descent(X, y_index, sample_weight, n_outputs, *, alpha, l1_ratio,
-                      rate, batch_size, n_epochs, fit_intercept=True,
-                      adagrad_eta0=None):
+def minibatch_descent(
+    X,
+    y_index,
+    sample_weight,
+    n_outputs,
+    *,
+    alpha,
+    l1_ratio,
+    rate,
+    batch_size,
+    n_epochs,
+    fit_intercept=True,
+    adagrad_eta0=None,
+):
     """The update rule of docs/derivation.md, eagerly, on dense arrays.
 
     Per-coordinate Newton caps, then damping of the whole step to a Newton
@@ -80,7 +91,9 @@ def minibatch_descent(X, y_index, sample_weight, n_outputs, *, alpha, l1_ratio,
                 squared_sum += (grad_W**2).sum(axis=1)
                 intercept_squared_sum += grad_b**2
                 with np.errstate(divide="ignore"):
-                    eta = np.where(squared_sum > 0, adagrad_eta0 / np.sqrt(squared_sum), 0)
+                    eta = np.where(
+                        squared_sum > 0, adagrad_eta0 / np.sqrt(squared_sum), 0
+                    )
                     eta_b = adagrad_eta0 / np.sqrt(intercept_squared_sum)
             with np.errstate(divide="ignore"):
                 eta_j = np.minimum(eta, 1 / (c * (Xb**2).T @ w))[:, None]

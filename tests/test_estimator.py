@@ -18,8 +18,11 @@ from sklearn_sgdlogreg import SGDLogisticRegression
 
 def _data(n_classes=3, n_samples=300, n_features=20, seed=0, sparse=True):
     X, y = make_classification(
-        n_samples=n_samples, n_features=n_features, n_informative=8,
-        n_classes=n_classes, random_state=seed,
+        n_samples=n_samples,
+        n_features=n_features,
+        n_informative=8,
+        n_classes=n_classes,
+        random_state=seed,
     )
     X[np.abs(X) < 0.8] = 0  # sparse-ish, as text is
     return (sp.csr_matrix(X) if sparse else X), y
@@ -33,7 +36,9 @@ def test_shapes_and_probabilities(n_classes):
     assert clf.coef_.shape == (n_outputs, X.shape[1])
     assert clf.intercept_.shape == (n_outputs,)
     scores = clf.decision_function(X)
-    assert scores.shape == ((X.shape[0],) if n_classes == 2 else (X.shape[0], n_classes))
+    assert scores.shape == (
+        (X.shape[0],) if n_classes == 2 else (X.shape[0], n_classes)
+    )
     proba = clf.predict_proba(X)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
     np.testing.assert_allclose(clf.predict_log_proba(X), np.log(proba), rtol=1e-10)
@@ -47,8 +52,12 @@ def test_sparse_and_dense_input_give_the_same_model(n_classes):
     params = dict(random_state=0, batch_size=16, max_iter=5, tol=None)
     sparse_model = SGDLogisticRegression(**params).fit(X, y)
     dense_model = SGDLogisticRegression(**params).fit(X.toarray(), y)
-    np.testing.assert_allclose(sparse_model.coef_, dense_model.coef_, rtol=1e-12, atol=1e-14)
-    np.testing.assert_allclose(sparse_model.intercept_, dense_model.intercept_, rtol=1e-12)
+    np.testing.assert_allclose(
+        sparse_model.coef_, dense_model.coef_, rtol=1e-12, atol=1e-14
+    )
+    np.testing.assert_allclose(
+        sparse_model.intercept_, dense_model.intercept_, rtol=1e-12
+    )
 
 
 def test_float32_trains_and_predicts_in_float32():
@@ -109,8 +118,14 @@ def test_partial_fit_over_chunks_equals_fit(learning_rate, extra):
     """Schedule, accumulators, owed penalties and average all carry over."""
     X, y = _data(3, n_samples=320)
     batch_size = 32
-    params = dict(random_state=0, batch_size=batch_size, shuffle=False, tol=None,
-                  learning_rate=learning_rate, **extra)
+    params = dict(
+        random_state=0,
+        batch_size=batch_size,
+        shuffle=False,
+        tol=None,
+        learning_rate=learning_rate,
+        **extra,
+    )
     fitted = SGDLogisticRegression(max_iter=3, **params).fit(X, y)
     streamed = SGDLogisticRegression(**params)
     for _ in range(3):
@@ -132,8 +147,9 @@ def test_shuffled_stream_learns_as_well_as_fit():
     streamed = SGDLogisticRegression(random_state=0)
     for _ in range(n_epochs):
         for start in range(0, X.shape[0], 512):
-            streamed.partial_fit(X[start:start + 512], y[start:start + 512],
-                                 classes=np.unique(y))
+            streamed.partial_fit(
+                X[start : start + 512], y[start : start + 512], classes=np.unique(y)
+            )
     fit_loss = log_loss(y, fitted.predict_proba(X))
     stream_loss = log_loss(y, streamed.predict_proba(X))
     assert streamed.t_ == fitted.t_
@@ -143,8 +159,9 @@ def test_shuffled_stream_learns_as_well_as_fit():
 def test_pickled_estimator_continues_partial_fit_exactly():
     X, y = _data(3, n_samples=400)
     classes = np.unique(y)
-    clf = SGDLogisticRegression(random_state=0, batch_size=16, average=100,
-                                penalty="elasticnet")
+    clf = SGDLogisticRegression(
+        random_state=0, batch_size=16, average=100, penalty="elasticnet"
+    )
     clf.partial_fit(X[:200], y[:200], classes=classes)
     restored = pickle.loads(pickle.dumps(clf))
     clf.partial_fit(X[200:], y[200:])
@@ -208,11 +225,11 @@ def test_balanced_class_weight_in_partial_fit_uses_running_counts():
     counts = np.bincount(y[:200], minlength=2).astype(float)
     assert counts.min() > 0
     reference = SGDLogisticRegression(shuffle=False, batch_size=50)
-    reference.partial_fit(X[:200], y[:200], classes=classes,
-                          sample_weight=(200 / (2 * counts))[y[:200]])
+    reference.partial_fit(
+        X[:200], y[:200], classes=classes, sample_weight=(200 / (2 * counts))[y[:200]]
+    )
     counts += np.bincount(y[200:], minlength=2)
-    reference.partial_fit(X[200:], y[200:],
-                          sample_weight=(400 / (2 * counts))[y[200:]])
+    reference.partial_fit(X[200:], y[200:], sample_weight=(400 / (2 * counts))[y[200:]])
     np.testing.assert_allclose(clf.coef_, reference.coef_, rtol=1e-12)
 
 
@@ -250,9 +267,15 @@ def test_random_init_is_the_labs_other_start():
     np.testing.assert_array_equal(random.coef_, again.coef_)
     assert not np.allclose(random.coef_, zeros.coef_)
     # The objective is strictly convex: both starts reach the same optimum.
-    converged = dict(random_state=0, max_iter=1000, tol=None, alpha=0.01,
-                     batch_size=X.shape[0], learning_rate="constant",
-                     eta0=1 / X.shape[0])
+    converged = dict(
+        random_state=0,
+        max_iter=1000,
+        tol=None,
+        alpha=0.01,
+        batch_size=X.shape[0],
+        learning_rate="constant",
+        eta0=1 / X.shape[0],
+    )
     from_zeros = SGDLogisticRegression(**converged).fit(X, y)
     from_random = SGDLogisticRegression(init="random", **converged).fit(X, y)
     np.testing.assert_allclose(from_random.coef_, from_zeros.coef_, atol=1e-5)
@@ -260,8 +283,15 @@ def test_random_init_is_the_labs_other_start():
 
 def test_early_stopping_keeps_the_best_epoch():
     X, y = _data(3, n_samples=600)
-    params = dict(random_state=0, early_stopping=True, n_iter_no_change=3, tol=1e-4,
-                  batch_size=16, learning_rate="constant", eta0=0.5)
+    params = dict(
+        random_state=0,
+        early_stopping=True,
+        n_iter_no_change=3,
+        tol=1e-4,
+        batch_size=16,
+        learning_rate="constant",
+        eta0=0.5,
+    )
     clf = SGDLogisticRegression(**params).fit(X, y)
     scores = np.array(clf.validation_scores_)
     assert len(scores) == clf.n_iter_ == len(clf.loss_curve_)
@@ -289,7 +319,9 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     for epoch, line in enumerate(lines, start=1):
         match = re.match(pattern, line)
         assert match and int(match.group(1)) == epoch
-        assert float(match.group(2)) == pytest.approx(clf.loss_curve_[epoch - 1], rel=1e-5)
+        assert float(match.group(2)) == pytest.approx(
+            clf.loss_curve_[epoch - 1], rel=1e-5
+        )
 
 
 def test_sparsify_and_densify_keep_predictions():
@@ -324,17 +356,28 @@ def test_invalid_parameters_are_named(params, message):
     "call, message",
     [
         (lambda c, X, y: c.set_params(alpha=0).fit(X, y), "alpha must be > 0"),
-        (lambda c, X, y: c.set_params(learning_rate="constant", eta0=0).fit(X, y),
-         "eta0 must be > 0"),
-        (lambda c, X, y: c.fit(X, y, coef_init=np.zeros((2, 3))), "coef_init has shape"),
-        (lambda c, X, y: c.fit(X, y, intercept_init=np.zeros(5)),
-         "intercept_init has shape"),
+        (
+            lambda c, X, y: c.set_params(learning_rate="constant", eta0=0).fit(X, y),
+            "eta0 must be > 0",
+        ),
+        (
+            lambda c, X, y: c.fit(X, y, coef_init=np.zeros((2, 3))),
+            "coef_init has shape",
+        ),
+        (
+            lambda c, X, y: c.fit(X, y, intercept_init=np.zeros(5)),
+            "intercept_init has shape",
+        ),
         (lambda c, X, y: c.partial_fit(X, y), "classes must be passed"),
-        (lambda c, X, y: c.partial_fit(X, y + 10, classes=np.unique(y)),
-         "y has labels not in classes"),
+        (
+            lambda c, X, y: c.partial_fit(X, y + 10, classes=np.unique(y)),
+            "y has labels not in classes",
+        ),
         (lambda c, X, y: c.fit(X, np.zeros_like(y)), "at least 2 classes"),
-        (lambda c, X, y: c.fit(X, y, sample_weight=-np.ones(len(y))),
-         "Negative values in data passed to `sample_weight`"),
+        (
+            lambda c, X, y: c.fit(X, y, sample_weight=-np.ones(len(y))),
+            "Negative values in data passed to `sample_weight`",
+        ),
     ],
 )
 def test_bad_input_gets_a_clear_error(call, message):

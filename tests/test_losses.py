@@ -20,8 +20,9 @@ def _finite_difference(f, z, h=1e-6):
     return grad
 
 
-@pytest.mark.parametrize("loss, n_outputs", [(BinaryCrossEntropy(), 1),
-                                             (MultinomialCrossEntropy(), 4)])
+@pytest.mark.parametrize(
+    "loss, n_outputs", [(BinaryCrossEntropy(), 1), (MultinomialCrossEntropy(), 4)]
+)
 def test_gradient_matches_finite_differences(loss, n_outputs):
     rng = np.random.default_rng(0)
     raw = rng.normal(scale=3, size=(7, n_outputs))

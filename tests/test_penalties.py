@@ -34,24 +34,34 @@ def multiclass_text():
 
 def _gap_and_sparsity(X, y, l1_ratio, **params):
     saga = LogisticRegression(
-        solver="saga", l1_ratio=l1_ratio, C=1 / (ALPHA * X.shape[0]), tol=1e-6,
+        solver="saga",
+        l1_ratio=l1_ratio,
+        C=1 / (ALPHA * X.shape[0]),
+        tol=1e-6,
         max_iter=5000,
     ).fit(X, y)
     penalty = "l1" if l1_ratio == 1 else "elasticnet"
     ours = SGDLogisticRegression(
-        penalty=penalty, l1_ratio=l1_ratio, alpha=ALPHA, tol=None, random_state=0,
+        penalty=penalty,
+        l1_ratio=l1_ratio,
+        alpha=ALPHA,
+        tol=None,
+        random_state=0,
         **params,
     ).fit(X, y)
     y_index = np.searchsorted(ours.classes_, y)
     ones = np.ones(X.shape[0])
 
     def J(model):
-        return objective(model.coef_, model.intercept_, X, y_index, ones, ALPHA,
-                         l1_ratio)
+        return objective(
+            model.coef_, model.intercept_, X, y_index, ones, ALPHA, l1_ratio
+        )
 
     optimum = J(saga)
-    return (J(ours) - optimum) / optimum, np.mean(ours.coef_ == 0), np.mean(
-        saga.coef_ == 0
+    return (
+        (J(ours) - optimum) / optimum,
+        np.mean(ours.coef_ == 0),
+        np.mean(saga.coef_ == 0),
     )
 
 

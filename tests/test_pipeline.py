@@ -18,10 +18,12 @@ def _texts(n=1500):
 
 
 def _pipeline(**params):
-    return Pipeline([
-        ("tfidf", TfidfVectorizer(min_df=2)),
-        ("clf", SGDLogisticRegression(random_state=0, **params)),
-    ])
+    return Pipeline(
+        [
+            ("tfidf", TfidfVectorizer(min_df=2)),
+            ("clf", SGDLogisticRegression(random_state=0, **params)),
+        ]
+    )
 
 
 def test_grid_search_over_a_text_pipeline_with_routed_sample_weight():

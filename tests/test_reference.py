@@ -25,8 +25,9 @@ def text_task(request):
 
 def _objective(model, X, y, sample_weight, l1_ratio=0.0):
     y_index = np.searchsorted(model.classes_, y)
-    return objective(model.coef_, model.intercept_, X, y_index, sample_weight,
-                     ALPHA, l1_ratio)
+    return objective(
+        model.coef_, model.intercept_, X, y_index, sample_weight, ALPHA, l1_ratio
+    )
 
 
 def test_objective_within_a_thousandth_of_logistic_regression(text_task):

@@ -15,8 +15,14 @@ def test_weighted_and_repeated_fits_agree_at_convergence(n_classes):
     different batches, so the two runs differ by SGD noise that shrinks as
     the rate decays; run to convergence, they agree to 3 digits.
     """
-    X, y = make_classification(n_samples=60, n_features=5, n_informative=3,
-                               n_redundant=0, n_classes=n_classes, random_state=0)
+    X, y = make_classification(
+        n_samples=60,
+        n_features=5,
+        n_informative=3,
+        n_redundant=0,
+        n_classes=n_classes,
+        random_state=0,
+    )
     rng = np.random.default_rng(0)
     weights = rng.integers(0, 4, size=len(y))
     params = dict(alpha=0.01, batch_size=8, max_iter=1500, tol=None, random_state=0)
@@ -31,11 +37,23 @@ def test_weighted_and_repeated_fits_agree_at_convergence(n_classes):
 
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_weighted_and_repeated_full_batch_fits_agree_to_seven_digits(n_classes):
-    X, y = make_classification(n_samples=60, n_features=5, n_informative=3,
-                               n_redundant=0, n_classes=n_classes, random_state=0)
+    X, y = make_classification(
+        n_samples=60,
+        n_features=5,
+        n_informative=3,
+        n_redundant=0,
+        n_classes=n_classes,
+        random_state=0,
+    )
     weights = np.random.default_rng(0).integers(0, 4, size=len(y))
-    params = dict(alpha=0.01, batch_size=1000, max_iter=3000, tol=None,
-                  learning_rate="constant", eta0=0.02)
+    params = dict(
+        alpha=0.01,
+        batch_size=1000,
+        max_iter=3000,
+        tol=None,
+        learning_rate="constant",
+        eta0=0.02,
+    )
     weighted = SGDLogisticRegression(**params).fit(X, y, sample_weight=weights)
     repeated = SGDLogisticRegression(**params).fit(
         np.repeat(X, weights, axis=0), np.repeat(y, weights)

@@ -14,7 +14,7 @@ from sklearn_sgdlogreg.datasets import debian_tfidf_split
     [
         ("constant", lambda t: 0.1),
         ("invscaling", lambda t: 0.1 / t**0.25),
-        ("optimal", lambda t: 1 / (1e-3 * (1 / (1e-3 ** 0.75) + t - 1))),
+        ("optimal", lambda t: 1 / (1e-3 * (1 / (1e-3**0.75) + t - 1))),
     ],
 )
 def test_batch_step_is_the_sum_of_per_sample_rates(learning_rate, formula):
@@ -40,8 +40,12 @@ def text():
     return debian_tfidf_split("binary", n_documents=12000)
 
 
-_SCHEDULES = [("optimal", 0.01), ("constant", 0.01), ("invscaling", 0.5),
-              ("adaptive", 0.01)]
+_SCHEDULES = [
+    ("optimal", 0.01),
+    ("constant", 0.01),
+    ("invscaling", 0.5),
+    ("adaptive", 0.01),
+]
 
 
 @pytest.mark.parametrize(
@@ -50,13 +54,15 @@ _SCHEDULES = [("optimal", 0.01), ("constant", 0.01), ("invscaling", 0.5),
     [(*schedule, 1) for schedule in _SCHEDULES[:2]]
     + [(*schedule, b) for schedule in _SCHEDULES for b in (32, 1024)],
 )
-def test_each_schedule_learns_as_well_as_sgdclassifiers(text, learning_rate, eta0,
-                                                         batch_size):
+def test_each_schedule_learns_as_well_as_sgdclassifiers(
+    text, learning_rate, eta0, batch_size
+):
     """Same eta0, same epochs (3, on 9,600 documents): held-out log-loss no
     more than 5% worse."""
     X_train, X_test, y_train, y_test = text
-    params = dict(learning_rate=learning_rate, eta0=eta0, max_iter=3, tol=None,
-                  random_state=0)
+    params = dict(
+        learning_rate=learning_rate, eta0=eta0, max_iter=3, tol=None, random_state=0
+    )
     theirs = SGDClassifier(loss="log_loss", **params).fit(X_train, y_train)
     ours = SGDLogisticRegression(batch_size=batch_size, **params).fit(X_train, y_train)
     their_loss = log_loss(y_test, theirs.predict_proba(X_test))

@@ -74,12 +74,26 @@ def test_lazy_solver_equals_the_eager_update_rule(
     alpha, eta0, n_epochs = 0.1, 0.3, 3
     rate = _optimal_rate(alpha) if learning_rate == "optimal" else (lambda t: eta0)
     coef, intercept, _, t = minibatch_descent(
-        X, y, sample_weight, 1 if n_classes == 2 else n_classes, alpha=alpha,
-        l1_ratio=l1_ratio, rate=rate, batch_size=batch_size, n_epochs=n_epochs,
+        X,
+        y,
+        sample_weight,
+        1 if n_classes == 2 else n_classes,
+        alpha=alpha,
+        l1_ratio=l1_ratio,
+        rate=rate,
+        batch_size=batch_size,
+        n_epochs=n_epochs,
     )
     clf = SGDLogisticRegression(
-        penalty=penalty, l1_ratio=l1_ratio, alpha=alpha, learning_rate=learning_rate,
-        eta0=eta0, batch_size=batch_size, max_iter=n_epochs, tol=None, shuffle=False,
+        penalty=penalty,
+        l1_ratio=l1_ratio,
+        alpha=alpha,
+        learning_rate=learning_rate,
+        eta0=eta0,
+        batch_size=batch_size,
+        max_iter=n_epochs,
+        tol=None,
+        shuffle=False,
     ).fit(X, y, sample_weight=sample_weight)
     np.testing.assert_allclose(clf.coef_, coef, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(clf.intercept_, intercept, rtol=1e-9, atol=1e-12)
@@ -94,8 +108,14 @@ def test_average_is_the_average_of_the_iterates(average, n_classes):
     X, y, sample_weight = _problem(n_classes)
     alpha, n_epochs, batch_size = 0.01, 3, 8
     _, _, iterates, _ = minibatch_descent(
-        X, y, sample_weight, 1 if n_classes == 2 else n_classes, alpha=alpha,
-        l1_ratio=0.0, rate=_optimal_rate(alpha), batch_size=batch_size,
+        X,
+        y,
+        sample_weight,
+        1 if n_classes == 2 else n_classes,
+        alpha=alpha,
+        l1_ratio=0.0,
+        rate=_optimal_rate(alpha),
+        batch_size=batch_size,
         n_epochs=n_epochs,
     )
     start = 1 if average is True else average
@@ -109,8 +129,12 @@ def test_average_is_the_average_of_the_iterates(average, n_classes):
     expected_intercept = sum(m * b for m, _, b in kept) / total
 
     clf = SGDLogisticRegression(
-        alpha=alpha, average=average, batch_size=batch_size, max_iter=n_epochs,
-        tol=None, shuffle=False,
+        alpha=alpha,
+        average=average,
+        batch_size=batch_size,
+        max_iter=n_epochs,
+        tol=None,
+        shuffle=False,
     ).fit(X, y, sample_weight=sample_weight)
     np.testing.assert_allclose(clf.coef_, expected_coef, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(clf.intercept_, expected_intercept, rtol=1e-9)
@@ -123,19 +147,34 @@ def test_average_is_the_average_of_the_iterates(average, n_classes):
     "penalty, l1_ratio", [("l2", 0.0), ("l1", 1.0), ("elasticnet", 0.4)]
 )
 @pytest.mark.parametrize("batch_size", [1, 7, 100])
-def test_lazy_adagrad_equals_the_eager_update_rule(n_classes, penalty, l1_ratio,
-                                                    batch_size):
+def test_lazy_adagrad_equals_the_eager_update_rule(
+    n_classes, penalty, l1_ratio, batch_size
+):
     """Missed penalty steps paid in closed form equal paying them every step."""
     X, y, sample_weight = _problem(n_classes)
     alpha, eta0, n_epochs = 0.1, 0.5, 3
     coef, intercept, _, t = minibatch_descent(
-        X, y, sample_weight, 1 if n_classes == 2 else n_classes, alpha=alpha,
-        l1_ratio=l1_ratio, rate=None, batch_size=batch_size, n_epochs=n_epochs,
+        X,
+        y,
+        sample_weight,
+        1 if n_classes == 2 else n_classes,
+        alpha=alpha,
+        l1_ratio=l1_ratio,
+        rate=None,
+        batch_size=batch_size,
+        n_epochs=n_epochs,
         adagrad_eta0=eta0,
     )
     clf = SGDLogisticRegression(
-        penalty=penalty, l1_ratio=l1_ratio, alpha=alpha, learning_rate="adagrad",
-        eta0=eta0, batch_size=batch_size, max_iter=n_epochs, tol=None, shuffle=False,
+        penalty=penalty,
+        l1_ratio=l1_ratio,
+        alpha=alpha,
+        learning_rate="adagrad",
+        eta0=eta0,
+        batch_size=batch_size,
+        max_iter=n_epochs,
+        tol=None,
+        shuffle=False,
     ).fit(X, y, sample_weight=sample_weight)
     np.testing.assert_allclose(clf.coef_, coef, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(clf.intercept_, intercept, rtol=1e-9, atol=1e-12)
@@ -147,13 +186,27 @@ def test_adagrad_average_is_the_average_of_the_iterates(n_classes):
     """Without a penalty nothing is owed, so the lazy average is exact."""
     X, y, sample_weight = _problem(n_classes)
     _, _, iterates, _ = minibatch_descent(
-        X, y, sample_weight, 1 if n_classes == 2 else n_classes, alpha=0.0,
-        l1_ratio=0.0, rate=None, batch_size=7, n_epochs=3, adagrad_eta0=0.5,
+        X,
+        y,
+        sample_weight,
+        1 if n_classes == 2 else n_classes,
+        alpha=0.0,
+        l1_ratio=0.0,
+        rate=None,
+        batch_size=7,
+        n_epochs=3,
+        adagrad_eta0=0.5,
     )
     total = sum(m for m, _, _ in iterates)
     clf = SGDLogisticRegression(
-        penalty=None, learning_rate="adagrad", eta0=0.5, batch_size=7, max_iter=3,
-        tol=None, shuffle=False, average=True,
+        penalty=None,
+        learning_rate="adagrad",
+        eta0=0.5,
+        batch_size=7,
+        max_iter=3,
+        tol=None,
+        shuffle=False,
+        average=True,
     ).fit(X, y, sample_weight=sample_weight)
     np.testing.assert_allclose(
         clf.coef_, sum(m * W for m, W, _ in iterates) / total, rtol=1e-9, atol=1e-12

@@ -83,23 +83,30 @@ def test_planted_model_is_recoverable(n_classes):
     if n_classes > 2:
         learnt = learnt - learnt.mean(axis=1, keepdims=True)
         planted = planted - planted.mean(axis=1, keepdims=True)
-    cosine = np.sum(learnt * planted) / (np.linalg.norm(learnt)
-                                         * np.linalg.norm(planted))
+    cosine = np.sum(learnt * planted) / (
+        np.linalg.norm(learnt) * np.linalg.norm(planted)
+    )
     assert cosine > 0.7
 
 
 def test_same_random_state_same_data_and_chunks_add_up():
     X1, y1 = PlantedBagOfWords(n_classes=3, n_features=2**14).sample(
-        5_000, random_state=7, chunk_size=2_000)
+        5_000, random_state=7, chunk_size=2_000
+    )
     X2, y2 = PlantedBagOfWords(n_classes=3, n_features=2**14).sample(
-        5_000, random_state=7, chunk_size=2_000)
+        5_000, random_state=7, chunk_size=2_000
+    )
     assert (X1 != X2).nnz == 0 and np.array_equal(y1, y2)
     X3, _ = PlantedBagOfWords(n_classes=3, n_features=2**14).sample(
-        5_000, random_state=8, chunk_size=2_000)
+        5_000, random_state=8, chunk_size=2_000
+    )
     assert (X1 != X3).nnz > 0
 
-    chunks = list(PlantedBagOfWords(n_classes=3, n_features=2**14).chunks(
-        5_000, chunk_size=2_000, random_state=7))
+    chunks = list(
+        PlantedBagOfWords(n_classes=3, n_features=2**14).chunks(
+            5_000, chunk_size=2_000, random_state=7
+        )
+    )
     assert [X.shape[0] for X, _ in chunks] == [2_000, 2_000, 1_000]
     assert (sp.vstack([X for X, _ in chunks]) != X1).nnz == 0
 
@@ -129,8 +136,11 @@ def test_quick_benchmark_prints_every_row_and_target(tmp_path, capsys):
         names = [row.name for row in workload.rows]
         default_batch_size = SGDLogisticRegression().batch_size
         assert names[0] == f"SGDLogReg b={default_batch_size} (default)"
-        assert {"SGDClassifier log_loss", "LogisticRegression saga",
-                "LogisticRegression lbfgs"} <= set(names)
+        assert {
+            "SGDClassifier log_loss",
+            "LogisticRegression saga",
+            "LogisticRegression lbfgs",
+        } <= set(names)
         per_sample = any(name.startswith("SGDLogReg b=1 ") for name in names)
         assert per_sample == (workload.name == "debian binary")
         assert any(name.startswith("SGDLogReg b=n ") for name in names)
@@ -138,8 +148,11 @@ def test_quick_benchmark_prints_every_row_and_target(tmp_path, capsys):
             assert row.epochs >= 1 and row.fit_seconds > 0
             assert 0 < row.accuracy <= 1 and row.log_loss > 0
             assert row.peak_bytes > 0 and len(row.curve) >= 1
-    headers = [re.split(r"\s{2,}", line.strip()) for line in out.splitlines()
-               if line.startswith("method ")]
+    headers = [
+        re.split(r"\s{2,}", line.strip())
+        for line in out.splitlines()
+        if line.startswith("method ")
+    ]
     assert headers == [DEBIAN_COLUMNS, DEBIAN_COLUMNS]
     for workload in results.debian.values():
         table = out.split(f"== {workload.name}:")[1].split("\n\n")[0]
@@ -151,8 +164,11 @@ def test_quick_benchmark_prints_every_row_and_target(tmp_path, capsys):
     assert "ns/(K nnz)" in out and "held MB" in out
     assert {check.target for check in results.checks} == {"1", "2", "3", "4", "5"}
     assert out.count("target ") == len(results.checks)
-    assert {row.sweep for row in results.sweeps} == {"n_samples", "nnz/row",
-                                                     "n_classes"}
+    assert {row.sweep for row in results.sweeps} == {
+        "n_samples",
+        "nnz/row",
+        "n_classes",
+    }
     assert len(results.stream.retained_bytes) == 5
 
     assert (tmp_path / "results.txt").read_text().strip() == results.text
