@@ -64,15 +64,20 @@ def _optimal_rate(alpha):
 @pytest.mark.parametrize(
     "penalty, l1_ratio", [("l2", 0.0), ("l1", 1.0), ("elasticnet", 0.4)]
 )
-@pytest.mark.parametrize("learning_rate", ["optimal", "constant"])
+@pytest.mark.parametrize("learning_rate", ["optimal", "constant", "adagrad"])
 @pytest.mark.parametrize("batch_size", [1, 7, 100])
 def test_lazy_solver_equals_the_eager_update_rule(
     n_classes, penalty, l1_ratio, learning_rate, batch_size
 ):
-    """Scale factor, owed L1 and caps change nothing but the cost."""
+    """Scale factor, owed penalties paid late (AdaGrad's in closed form) and
+    the caps change nothing but the cost."""
     X, y, sample_weight = _problem(n_classes)
     alpha, eta0, n_epochs = 0.1, 0.3, 3
-    rate = _optimal_rate(alpha) if learning_rate == "optimal" else (lambda t: eta0)
+    rates = {
+        "optimal": dict(rate=_optimal_rate(alpha)),
+        "constant": dict(rate=lambda t: eta0),
+        "adagrad": dict(rate=None, adagrad_eta0=eta0),
+    }
     coef, intercept, _, t = minibatch_descent(
         X,
         y,
@@ -80,9 +85,9 @@ def test_lazy_solver_equals_the_eager_update_rule(
         1 if n_classes == 2 else n_classes,
         alpha=alpha,
         l1_ratio=l1_ratio,
-        rate=rate,
         batch_size=batch_size,
         n_epochs=n_epochs,
+        **rates[learning_rate],
     )
     clf = SGDLogisticRegression(
         penalty=penalty,
@@ -140,45 +145,6 @@ def test_average_is_the_average_of_the_iterates(average, n_classes):
     np.testing.assert_allclose(clf.intercept_, expected_intercept, rtol=1e-9)
     # The average is not the last iterate.
     assert not np.allclose(clf.coef_, iterates[-1][1])
-
-
-@pytest.mark.parametrize("n_classes", [2, 3])
-@pytest.mark.parametrize(
-    "penalty, l1_ratio", [("l2", 0.0), ("l1", 1.0), ("elasticnet", 0.4)]
-)
-@pytest.mark.parametrize("batch_size", [1, 7, 100])
-def test_lazy_adagrad_equals_the_eager_update_rule(
-    n_classes, penalty, l1_ratio, batch_size
-):
-    """Missed penalty steps paid in closed form equal paying them every step."""
-    X, y, sample_weight = _problem(n_classes)
-    alpha, eta0, n_epochs = 0.1, 0.5, 3
-    coef, intercept, _, t = minibatch_descent(
-        X,
-        y,
-        sample_weight,
-        1 if n_classes == 2 else n_classes,
-        alpha=alpha,
-        l1_ratio=l1_ratio,
-        rate=None,
-        batch_size=batch_size,
-        n_epochs=n_epochs,
-        adagrad_eta0=eta0,
-    )
-    clf = SGDLogisticRegression(
-        penalty=penalty,
-        l1_ratio=l1_ratio,
-        alpha=alpha,
-        learning_rate="adagrad",
-        eta0=eta0,
-        batch_size=batch_size,
-        max_iter=n_epochs,
-        tol=None,
-        shuffle=False,
-    ).fit(X, y, sample_weight=sample_weight)
-    np.testing.assert_allclose(clf.coef_, coef, rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(clf.intercept_, intercept, rtol=1e-9, atol=1e-12)
-    assert clf.t_ == t
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
