@@ -291,10 +291,12 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         self._class_counts = np.zeros(len(classes))
         sample_weight = self._count_and_weigh_classes(sample_weight, y_index)
         if not sample_weight.any():
-            raise ValueError(
-                f"Every sample has zero weight once class_weight="
-                f"{self.class_weight!r} is applied."
+            applied = (
+                f" once class_weight={self.class_weight!r} is applied"
+                if self.class_weight is not None
+                else ""
             )
+            raise ValueError(f"Every sample has zero weight{applied}.")
 
         rng = check_random_state(self.random_state)
         self._rng = rng
@@ -421,13 +423,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             self._state = self._new_state(X, None, None, self._rng)
         elif X.dtype != self._state.V.dtype:
             X = X.astype(self._state.V.dtype)
-        sample_weight = _check_sample_weight(
-            sample_weight,
-            X,
-            dtype=X.dtype,
-            ensure_non_negative=True,
-            allow_all_zero_weights=True,
-        )
+        sample_weight = _weights_of_chunk(sample_weight, X)
         if sample_weight.any():
             sample_weight = self._count_and_weigh_classes(sample_weight, y_index)
         if not sample_weight.any():
@@ -704,6 +700,24 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _weights_of_chunk(sample_weight, X):
+    """Validated weights of a partial_fit chunk, which may all be zero.
+
+    scikit-learn's own check refuses all-zero weights (from 1.8, and only
+    there can it be told not to); a stream may hold such a chunk, and it
+    changes nothing.
+    """
+    if (
+        sample_weight is not None
+        and np.size(sample_weight) in (1, X.shape[0])
+        and not np.any(sample_weight)
+    ):
+        return np.zeros(X.shape[0], dtype=X.dtype)
+    return _check_sample_weight(
+        sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+    )
 
 
 def _as_csr(X):

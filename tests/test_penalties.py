@@ -8,8 +8,10 @@ the 8 largest sections of 4,800), alpha=3e-4, the
 
 import numpy as np
 import pytest
+import sklearn
 from _reference import objective
 from sklearn.linear_model import LogisticRegression
+from sklearn.utils.fixes import parse_version
 
 from sklearn_sgdlogreg import SGDLogisticRegression
 from sklearn_sgdlogreg.datasets import debian_tfidf_split
@@ -33,13 +35,13 @@ def multiclass_text():
 
 
 def _gap_and_sparsity(X, y, l1_ratio, **params):
-    saga = LogisticRegression(
-        solver="saga",
-        l1_ratio=l1_ratio,
-        C=1 / (ALPHA * X.shape[0]),
-        tol=1e-6,
+    saga_params = dict(
+        solver="saga", l1_ratio=l1_ratio, C=1 / (ALPHA * X.shape[0]), tol=1e-6,
         max_iter=5000,
-    ).fit(X, y)
+    )
+    if parse_version(sklearn.__version__) < parse_version("1.8"):
+        saga_params["penalty"] = "elasticnet"  # before 1.8, l1_ratio alone is unused
+    saga = LogisticRegression(**saga_params).fit(X, y)
     penalty = "l1" if l1_ratio == 1 else "elasticnet"
     ours = SGDLogisticRegression(
         penalty=penalty,

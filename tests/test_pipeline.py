@@ -3,6 +3,7 @@
 import numpy as np
 import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.metrics import accuracy_score, make_scorer
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
@@ -33,9 +34,15 @@ def test_grid_search_over_a_text_pipeline_with_routed_sample_weight():
     with sklearn.config_context(enable_metadata_routing=True):
         pipe = _pipeline()
         pipe["clf"].set_fit_request(sample_weight=True)
-        pipe["clf"].set_score_request(sample_weight=True)
+        # An explicit scorer asks for the weights in every scikit-learn >= 1.6.
+        weighted_accuracy = make_scorer(accuracy_score).set_score_request(
+            sample_weight=True
+        )
         search = GridSearchCV(
-            pipe, {"clf__alpha": [1e-5, 1e-4], "clf__batch_size": [64, 512]}, cv=3
+            pipe,
+            {"clf__alpha": [1e-5, 1e-4], "clf__batch_size": [64, 512]},
+            cv=3,
+            scoring=weighted_accuracy,
         )
         search.fit(texts, y, sample_weight=sample_weight)
     best = search.best_estimator_["clf"]
