@@ -176,7 +176,9 @@ class AdaGradState:
         """
         if self.penalty is None:
             return
-        rows = np.arange(self.paid_until.size)[rows]
+        if isinstance(rows, slice):
+            # Only the end-of-epoch payment passes a slice: index it once.
+            rows = np.arange(self.paid_until.size)[rows]
         missed = self.n_steps - self.paid_until[rows]
         rows, missed = rows[missed > 0], missed[missed > 0]
         if not rows.size:
