@@ -19,7 +19,21 @@ class _Schedule:
 
     def batch_step(self, t, n_samples):
         """Sum of the per-sample rates of samples ``t .. t + n_samples - 1``."""
-        return float(np.sum(self.rate(np.arange(t, t + n_samples, dtype=float))))
+        return float(self.batch_steps(t, np.array([n_samples]))[0])
+
+    def batch_steps(self, t, counts):
+        """Steps of consecutive batches of ``counts`` samples, the first at ``t``.
+
+        Batches of no samples (every weight zero) get a step of 0.
+        """
+        counts = np.asarray(counts, dtype=np.intp)
+        ends = np.cumsum(counts)
+        steps = np.zeros(counts.size)
+        taken = counts > 0
+        if taken.any():
+            rates = self.rate(np.arange(t, t + ends[-1], dtype=float))
+            steps[taken] = np.add.reduceat(rates, (ends - counts)[taken])
+        return steps
 
     def end_epoch(self, improved):
         """Hook for schedules that react to the stopping criterion."""

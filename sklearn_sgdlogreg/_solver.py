@@ -31,15 +31,17 @@ bound coordinates one at a time, so the whole step is then damped to the
 Newton step of the batch loss along it (H_i: the loss's Hessian in the scores
 of sample i). Every coordinate uses one step size for its data gradient and
 its penalty, so the fixed points are the minimisers of the objective.
+
+For the schedules whose rate all features share, the loop over an epoch's
+batches runs in compiled code (``_epoch.pyx``); AdaGrad's step, whose rates
+are per feature, runs here in NumPy.
 """
 
 import numpy as np
 import scipy.sparse as sp
 
+from ._epoch import shared_rate_epoch
 from ._penalties import soft_threshold
-
-# Below this the scale factor is folded into V, to keep V's entries finite.
-_SMALLEST_SCALE = 1e-9
 
 
 class Average:
@@ -298,13 +300,38 @@ def run_epoch(
         Sum over the visited rows of ``s_i * loss_i``, each loss taken just
         before the step on its batch.
     """
+    epoch = _shared_rate_epoch if state.adagrad is None else _adagrad_epoch
+    return epoch(
+        X,
+        y,
+        sample_weight,
+        order,
+        state,
+        loss,
+        schedule,
+        penalty,
+        batch_size,
+        fit_intercept,
+    )
+
+
+def _adagrad_epoch(
+    X,
+    y,
+    sample_weight,
+    order,
+    state,
+    loss,
+    schedule,
+    penalty,
+    batch_size,
+    fit_intercept,
+):
+    """The epoch of AdaGrad, batch by batch in NumPy."""
+    # The end-of-epoch payment of owed penalties needs them too.
+    state.adagrad.eta0 = schedule.eta0
+    state.adagrad.penalty = penalty if penalty.l1 or penalty.l2 else None
     compact = _Compactor(X.shape[1])
-    step = _global_step
-    if state.adagrad is not None:
-        step = _adagrad_step
-        # The end-of-epoch payment of owed penalties needs them too.
-        state.adagrad.eta0 = schedule.eta0
-        state.adagrad.penalty = penalty if penalty.l1 or penalty.l2 else None
     mean_weight = state.mean_weight
     weighted_loss = 0.0
     for rows in _batches(order, batch_size):
@@ -319,17 +346,8 @@ def run_epoch(
         )
         omega = (s / (n_batch * mean_weight)).astype(state.V.dtype, copy=False)
         V_old = state.V[cols] if state.average is not None else None
-        sample_loss = step(
-            state,
-            X_c,
-            cols,
-            y[rows],
-            omega,
-            n_batch,
-            loss,
-            schedule,
-            penalty,
-            fit_intercept,
+        sample_loss = _adagrad_step(
+            state, X_c, cols, y[rows], omega, loss, schedule, penalty, fit_intercept
         )
         weighted_loss += float(s @ sample_loss)
         state.t += n_batch
@@ -338,8 +356,71 @@ def run_epoch(
             avg.record_change(cols, state.V[cols] - V_old)
             if state.t - 1 >= avg.start:
                 avg.record_iterate(n_batch, state.scale, state.intercept)
-        if state.scale < _SMALLEST_SCALE:
-            state.fold_scale()
+    return weighted_loss
+
+
+def _shared_rate_epoch(
+    X,
+    y,
+    sample_weight,
+    order,
+    state,
+    loss,
+    schedule,
+    penalty,
+    batch_size,
+    fit_intercept,
+):
+    """The epoch of the shared-rate schedules, in compiled code (``_epoch``)."""
+    order = np.ascontiguousarray(order, dtype=np.intp)
+    stops = np.arange(0, order.size + batch_size, batch_size, dtype=np.intp)
+    batch_starts = np.minimum(stops, order.size)
+    weighted = sample_weight[order] != 0
+    counts = (
+        np.add.reduceat(weighted, batch_starts[:-1], dtype=np.intp)
+        if order.size
+        else np.zeros(0, dtype=np.intp)
+    )
+    steps = schedule.batch_steps(state.t, counts)
+    avg = state.average
+    if avg is None:
+        U, intercept_sum = state.V[:0], state.intercept
+        P, total, start = 0.0, 0, 0
+    else:
+        U, intercept_sum = avg.U, avg.intercept_sum
+        P, total, start = avg.P, avg.total, avg.start
+    indices, indptr = X.indices, X.indptr
+    if indptr.dtype != indices.dtype:
+        indptr = indptr.astype(indices.dtype)
+    (weighted_loss, state.scale, state.t, state.l1_total, P, total) = shared_rate_epoch(
+        X.data,
+        indices,
+        indptr,
+        order,
+        batch_starts,
+        steps,
+        np.asarray(y, dtype=np.intp),
+        np.asarray(sample_weight, dtype=float),
+        state.mean_weight,
+        state.V,
+        state.intercept,
+        state.l1_applied,
+        U,
+        intercept_sum,
+        state.scale,
+        state.t,
+        state.l1_total,
+        P,
+        total,
+        start,
+        avg is not None,
+        penalty.l1,
+        penalty.l2,
+        loss.curvature_bound,
+        fit_intercept,
+    )
+    if avg is not None:
+        avg.P, avg.total = P, total
     return weighted_loss
 
 
@@ -383,59 +464,7 @@ def _damping(X_c, y, G, omega, step_W, step_b, loss):
     return descent / curvature
 
 
-def _global_step(
-    state, X_c, cols, y, omega, n_batch, loss, schedule, penalty, fit_intercept
-):
-    """One step with a rate shared by all features (SGDClassifier's schedules)."""
-    dtype = state.V.dtype
-    V_c = state.V[cols]
-    if penalty.l1:
-        owed = (state.l1_total - state.l1_applied[cols]).astype(dtype)
-        V_c = soft_threshold(V_c, owed[:, np.newaxis])
-    sample_loss, grad_W, grad_b, G = batch_gradient(
-        X_c, y, omega, V_c, state.intercept, loss, coef_scale=state.scale
-    )
-
-    eta = schedule.batch_step(state.t, n_batch)
-    newton, newton_b = _newton_rates(X_c, omega, loss.curvature_bound)
-    eta_j = np.minimum(eta, newton)
-    eta_b = min(eta, newton_b) if fit_intercept else 0.0
-    grad_W *= eta_j.astype(dtype)[:, np.newaxis]
-    grad_b *= dtype.type(eta_b)
-    damping = _damping(X_c, y, G, omega, grad_W, grad_b, loss)
-    if damping < 1.0:
-        # The whole step shrinks, penalty included, so that every weight
-        # still takes its data and penalty steps at one rate.
-        eta *= damping
-        eta_j *= damping
-        grad_W *= dtype.type(damping)
-        grad_b *= dtype.type(damping)
-
-    # W_j <- S(W_j - eta_j g_j, eta_j l1) / (1 + eta_j l2), written in units
-    # of V at the new scale; the untouched rows' shrink is the scale's.
-    new_scale = state.scale / (1.0 + eta * penalty.l2)
-    denominator = ((1.0 + eta_j * penalty.l2) * new_scale).astype(dtype)[:, np.newaxis]
-    V_c *= dtype.type(state.scale)
-    V_c -= grad_W
-    V_c /= denominator
-    if penalty.l1:
-        # The threshold comes before the shrink in the prox, so it shrinks
-        # with V_c; untouched rows owe it in units of V before the shrink.
-        V_c = soft_threshold(
-            V_c,
-            dtype.type(penalty.l1) * eta_j.astype(dtype)[:, np.newaxis] / denominator,
-        )
-        state.l1_total += eta * penalty.l1 / state.scale
-        state.l1_applied[cols] = state.l1_total
-    state.V[cols] = V_c
-    state.intercept -= grad_b
-    state.scale = new_scale
-    return sample_loss
-
-
-def _adagrad_step(
-    state, X_c, cols, y, omega, n_batch, loss, schedule, penalty, fit_intercept
-):
+def _adagrad_step(state, X_c, cols, y, omega, loss, schedule, penalty, fit_intercept):
     """One AdaGrad step: each touched feature moves at its own rate."""
     dtype = state.V.dtype
     acc = state.adagrad

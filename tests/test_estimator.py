@@ -72,6 +72,28 @@ def test_float32_trains_and_predicts_in_float32():
     np.testing.assert_allclose(clf32.coef_, clf64.coef_, rtol=1e-3, atol=1e-4)
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_every_compiled_variant_learns_the_same_model(n_classes):
+    # The compiled epoch has a variant per value and index type: int64
+    # indices must give the int32 model exactly, float32 values it to float
+    # precision, with every branch of the step (L1, average, damping) in use.
+    X, y = _data(n_classes)
+    params = dict(
+        random_state=0, max_iter=4, tol=None, batch_size=32,
+        penalty="elasticnet", average=50,
+    )  # fmt: skip
+    reference = SGDLogisticRegression(**params).fit(X, y)
+    X64 = X.copy()
+    X64.indices = X64.indices.astype(np.int64)
+    X64.indptr = X64.indptr.astype(np.int64)
+    wide = SGDLogisticRegression(**params).fit(X64, y)
+    np.testing.assert_array_equal(wide.coef_, reference.coef_)
+    np.testing.assert_array_equal(wide.intercept_, reference.intercept_)
+    single = SGDLogisticRegression(**params).fit(X.astype(np.float32), y)
+    assert single.coef_.dtype == np.float32
+    np.testing.assert_allclose(single.coef_, reference.coef_, rtol=1e-3, atol=1e-5)
+
+
 @pytest.mark.parametrize("sorted_indices", [True, False])
 def test_fit_does_not_copy_a_csr_matrix(sorted_indices):
     rng = np.random.default_rng(0)
