@@ -76,11 +76,15 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         Whether to fit an (unpenalised) intercept.
     max_iter : int, default=1000
         Maximum number of epochs (passes over the training data) in ``fit``.
-    tol : float or None, default=1e-3
+    tol : float or None, default=3.5e-3
         ``fit`` stops when the objective (or, with ``early_stopping``, the
-        validation log-loss) has not improved by at least ``tol`` for
-        ``n_iter_no_change`` consecutive epochs. None: run ``max_iter``
-        epochs.
+        validation log-loss) has not improved on its best value so far by at
+        least ``tol`` times that value for ``n_iter_no_change`` consecutive
+        epochs. Relative, unlike SGDClassifier's absolute ``tol``: the
+        objective of a text problem with many classes is about 2, that of
+        a small dense problem can be 0.01, and one absolute tolerance stops
+        the first late and the second early (``docs/defaults.md``). None:
+        run ``max_iter`` epochs.
     shuffle : bool, default=True
         Whether to shuffle the samples before each epoch.
     verbose : int, default=0
@@ -209,7 +213,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         l1_ratio=0.15,
         fit_intercept=True,
         max_iter=1000,
-        tol=1e-3,
+        tol=3.5e-3,
         shuffle=True,
         verbose=0,
         random_state=None,
@@ -339,9 +343,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             if self.verbose:
                 print(self._progress_line(epoch, objective, time.perf_counter() - tic))
             if self.tol is not None:
-                no_improvement = (
-                    0 if value < best_value - self.tol else no_improvement + 1
-                )
+                improved = epoch == 1 or value < best_value - self.tol * abs(best_value)
+                no_improvement = 0 if improved else no_improvement + 1
             best_value = min(best_value, value)
             if no_improvement >= self.n_iter_no_change:
                 no_improvement = 0
@@ -587,7 +590,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         watched = "validation log-loss" if self.early_stopping else "objective"
         warnings.warn(
             f"Maximum number of epochs ({self.max_iter}) reached before the "
-            f"{watched} stopped improving by tol={self.tol} for "
+            f"{watched} stopped improving by tol={self.tol} (relative) for "
             f"{self.n_iter_no_change} epochs; the last change of the objective "
             f"was {change:.3g}. Increase max_iter, raise tol, or try a larger "
             f"batch_size or a smaller eta0.",
