@@ -1,12 +1,15 @@
-"""Where an epoch's time goes: cProfile of the default model's fit.
+"""Where an epoch's time goes: the compiled step's phases, and cProfile.
 
 ``python -m benchmarks.profile_epoch [--task multiclass|binary]``
 
-After one warm-up fit, one ``fit`` of the default model under cProfile;
-prints the functions that take the most of it by their own time (callees
-not counted), as a share of the fit and as seconds per epoch. An epoch is
-``fit`` seconds over ``n_iter_``, as in the benchmark's table, so the work
-``fit`` does once (validation, a copy of X) is spread over the epochs.
+One timed ``fit`` of the default model prints the seconds per epoch of the
+phases of the compiled step (``_epoch.pyx`` clocks them: the sweep over the
+rows for scores, loss and gradient; the rate caps; the damping; the update
+of W) and what is left outside them. A second ``fit`` under cProfile prints
+the Python-level functions that take the most of it by their own time
+(callees not counted). An epoch is ``fit`` seconds over ``n_iter_``, as in
+the benchmark's table, so the work ``fit`` does once (validation) is spread
+over the epochs.
 """
 
 import argparse
@@ -16,6 +19,8 @@ import time
 
 from sklearn_sgdlogreg import SGDLogisticRegression
 from sklearn_sgdlogreg.datasets import debian_tfidf_split
+
+PHASES = ("rows: scores, loss, gradient", "rate caps", "damping", "update of W")
 
 
 def profile_fit(task="multiclass", top=15, n_documents=None):
@@ -36,11 +41,16 @@ def profile_fit(task="multiclass", top=15, n_documents=None):
     fit_seconds : float
         Wall time of the fit without the profiler.
     n_epochs : int
+    phases : dict
+        Seconds per epoch of each phase of the compiled step.
     """
     X, _, y, _ = debian_tfidf_split(task, n_documents=n_documents)
+    SGDLogisticRegression(random_state=0, max_iter=1, tol=None).fit(X, y)  # warm-up
     tic = time.perf_counter()
-    n_epochs = SGDLogisticRegression(random_state=0).fit(X, y).n_iter_
+    model = SGDLogisticRegression(random_state=0).fit(X, y)
     fit_seconds = time.perf_counter() - tic
+    n_epochs = model.n_iter_
+    phases = dict(zip(PHASES, model._state.phase_seconds / n_epochs))
 
     profiler = cProfile.Profile()
     profiler.enable()
@@ -53,7 +63,7 @@ def profile_fit(task="multiclass", top=15, n_documents=None):
         name = f"{path.rsplit('/', 1)[-1]}:{line}({function})" if line else function
         rows.append((own / total, own / n_epochs, calls / n_epochs, name))
     rows.sort(reverse=True)
-    return rows[:top], fit_seconds, n_epochs
+    return rows[:top], fit_seconds, n_epochs, phases
 
 
 def main(argv=None):
@@ -63,10 +73,16 @@ def main(argv=None):
                         default="multiclass")
     parser.add_argument("--top", type=int, default=15)
     args = parser.parse_args(argv)
-    rows, seconds, n_epochs = profile_fit(args.task, args.top)
+    rows, seconds, n_epochs, phases = profile_fit(args.task, args.top)
+    epoch = seconds / n_epochs
     print(f"debian {args.task}: fit {seconds:.2f} s for {n_epochs} epochs "
-          f"({seconds / n_epochs:.3f} s/epoch) without the profiler; under "
-          "cProfile, own time:")
+          f"({epoch:.4f} s/epoch); phases of the compiled step:")
+    print(f"{'share':>6}  {'s/epoch':>8}  phase")
+    for name, phase in phases.items():
+        print(f"{phase / epoch:6.1%}  {phase:8.4f}  {name}")
+    rest = epoch - sum(phases.values())
+    print(f"{rest / epoch:6.1%}  {rest:8.4f}  outside the compiled step")
+    print("\nunder cProfile, own time:")
     print(f"{'share':>6}  {'s/epoch':>8}  {'calls/epoch':>11}  function")
     for share, own, calls, name in rows:
         print(f"{share:6.1%}  {own:8.4f}  {calls:11.1f}  {name}")

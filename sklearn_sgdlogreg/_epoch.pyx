@@ -19,6 +19,7 @@ penalty a row still owes is ``l1_total - l1_applied[j]``, in units of V;
 
 from libc.math cimport exp, log, log1p
 from libc.stdint cimport int32_t, int64_t
+from libc.time cimport time_t
 
 import numpy as np
 
@@ -67,6 +68,21 @@ cdef inline void axpy(
         axpy_double(n, a, x, y)
     else:
         axpy_float(n, a, x, y)
+
+
+cdef extern from "<time.h>" nogil:
+    cdef struct timespec:
+        time_t tv_sec
+        long tv_nsec
+    int timespec_get(timespec *ts, int base)
+    int TIME_UTC
+
+
+cdef inline double seconds() noexcept nogil:
+    """Wall-clock seconds (C11), cheap enough to read a few times a batch."""
+    cdef timespec now
+    timespec_get(&now, TIME_UTC)
+    return now.tv_sec + 1e-9 * now.tv_nsec
 
 
 # Below this the scale factor is folded into V, to keep V's entries finite.
@@ -158,6 +174,7 @@ def shared_rate_epoch(
     double l2,
     double curvature_bound,
     bint fit_intercept,
+    double[::1] phase_seconds,
 ):
     """Run the batches ``order[batch_starts[b]:batch_starts[b + 1]]``.
 
@@ -192,6 +209,10 @@ def shared_rate_epoch(
         Bound on the loss's second derivative in the score (1/4 for the
         sigmoid, 1/2 for the softmax).
     fit_intercept : bool
+    phase_seconds : ndarray of shape (4,)
+        Seconds spent in each phase of the step are added to it: the sweep
+        over the rows (scores, loss, gradient), the rate caps, the damping,
+        the update of W (``benchmarks/profile_epoch.py`` prints them).
 
     Returns
     -------
@@ -208,7 +229,7 @@ def shared_rate_epoch(
     cdef double c = curvature_bound, weighted_loss = 0.0
     cdef double eta, eta_b, w, x, z, h, owed, descent, bound, curvature
     cdef double damping, new_scale, denominator, threshold, keep, move, v, A, D
-    cdef double row_squares, intercept_squares
+    cdef double row_squares, intercept_squares, top, A2, D2
 
     for b in range(n_batches):
         m = batch_starts[b + 1] - batch_starts[b]
@@ -238,6 +259,7 @@ def shared_rate_epoch(
     cdef double[::1] share = np.empty(min(capacity, n_features))
     cdef Py_ssize_t[::1] rows = np.empty(largest, dtype=np.intp)
     cdef double[::1] omega = np.empty(largest)
+    cdef double[::1] row_curvature = np.empty(largest)
     cdef double[:, ::1] G = np.empty((largest, K))
     cdef double[::1] grad_b = np.empty(K)
     cdef double[::1] dz = np.empty(K)
@@ -252,6 +274,7 @@ def shared_rate_epoch(
     cdef double *grad_row
     cdef floating *V_row
 
+    cdef double tic, toc
     with nogil:
         for b in range(n_batches):
             m = 0
@@ -269,6 +292,7 @@ def shared_rate_epoch(
                 w += omega[q]
             eta_b = min(eta, 1.0 / (c * w)) if fit_intercept else 0.0
 
+            tic = seconds()
             # One sweep per row: number its new columns (each pays the L1
             # penalty it owes before it is read), score the row, take its
             # loss and score gradient, and add its share to the weight
@@ -322,8 +346,16 @@ def shared_rate_epoch(
                     G_row[k] = G_row[k] * scale + intercept[k]
                 weighted_loss += sample_weight[r] * loss_gradient(G_row, y[r], K)
                 w = omega[q]
+                top = 0.0
                 for k in range(K):
                     grad_b[k] += w * G_row[k]
+                    top = max(top, G_row[k] + (k == y[r]))
+                # Bound of the row's Hessian, diag(p) - p p^T: below diag(p),
+                # so at most max_k p_k; a variance, so at most
+                # sum_k p_k (d_k - d_top)^2 <= 2 (1 - max_k p_k) |d|^2; and
+                # at most c. Much below c at the start (p near uniform) and
+                # for confident rows.
+                row_curvature[q] = max(0.0, min(c, min(top, 2.0 * (1.0 - top))))
                 if K == 1:
                     # Its own loop: the general one's inner loop over the
                     # outputs costs more than the arithmetic when K = 1.
@@ -341,6 +373,9 @@ def shared_rate_epoch(
                         axpy_double(K, w * x, G_row, grad_rows + l * K)
                 position += hi - lo
 
+            toc = seconds()
+            phase_seconds[0] += toc - tic
+            tic = toc
             # Per-coordinate Newton caps. <G, X step> = sum_j rate_j |g_j|^2,
             # so the step's first-order descent needs no pass over X.
             intercept_squares = 0.0
@@ -356,13 +391,20 @@ def shared_rate_epoch(
                 share[l] = rate[l] * row_squares
                 descent += share[l]
 
-            # Damping. By Cauchy-Schwarz |dz_i|^2 <= A_i D_i, with A_i the
-            # rate-weighted squares of row i and D_i its columns' shares, so
-            # c sum_i omega_i A_i D_i bounds the curvature along the step;
-            # when that is within the descent the Newton factor is >= 1 and
-            # the exact curvature (a pass at K numbers per non-zero) is not
-            # needed. Late in a fit it rarely is. With one output the exact
-            # curvature costs what the bound does, so it is always taken.
+            toc = seconds()
+            phase_seconds[1] += toc - tic
+            tic = toc
+            # Damping. The step changes row i's scores by dz_i =
+            # sum_j x_ij s_j + s_b (s_j = rate_j g_j), and by Cauchy-Schwarz
+            # |dz_i|^2 <= A_i D_i with A_i = sum_j rate_j x_ij^2 + eta_b and
+            # D_i = sum_j share_j + eta_b |g_b|^2, or <= A2_i D2_i with A2_i =
+            # sum_j x_ij^2 + 1 and D2_i = sum_j |s_j|^2 + |s_b|^2. With the
+            # row's Hessian bound, sum_i omega_i f_i min(A D, A2 D2) bounds the
+            # curvature along the step; when it is within the descent the
+            # Newton factor is >= 1 and the exact curvature (K numbers per
+            # non-zero) is not needed: from the fifth epoch of a text fit on,
+            # it rarely is. With one output the exact curvature costs what
+            # the bound does, so it is always taken.
             bound = 0.0
             position = 0
             for q in range(m if K > 1 else 0):
@@ -371,15 +413,19 @@ def shared_rate_epoch(
                 hi = indptr[r + 1]
                 A = eta_b
                 D = eta_b * intercept_squares
+                A2 = 1.0
+                D2 = eta_b * eta_b * intercept_squares
                 for nz in range(lo, hi):
                     x = X_data[nz]
                     l = slot[position + nz - lo]
                     A += rate[l] * x * x
                     D += share[l]
-                bound += omega[q] * A * D
+                    A2 += x * x
+                    D2 += rate[l] * share[l]
+                bound += omega[q] * row_curvature[q] * min(A * D, A2 * D2)
                 position += hi - lo
             damping = 1.0
-            if K == 1 or c * bound > descent:
+            if K == 1 or bound > descent:
                 curvature = 0.0
                 position = 0
                 for q in range(m):
@@ -405,6 +451,9 @@ def shared_rate_epoch(
             eta *= damping
             eta_b *= damping
 
+            toc = seconds()
+            phase_seconds[2] += toc - tic
+            tic = toc
             # W_j <- S(W_j - eta_j g_j, eta_j l1) / (1 + eta_j l2), in units
             # of V at the new scale; the untouched rows' shrink is the scale's.
             new_scale = scale / (1.0 + eta * l2)
@@ -437,6 +486,7 @@ def shared_rate_epoch(
                 intercept[k] -= eta_b * grad_b[k]
             scale = new_scale
             t += m
+            phase_seconds[3] += seconds() - tic
 
             if has_average and t - 1 >= average_start:
                 P += m * scale

@@ -98,6 +98,8 @@ class SolverState:
             else Average(average_start, n_features, n_outputs, coef.dtype)
         )
         self.adagrad = AdaGradState(n_features, n_outputs) if per_feature else None
+        # Seconds of the compiled step's phases: rows, caps, damping, update.
+        self.phase_seconds = np.zeros(4)
 
     def observe_weights(self, sample_weight):
         """Update the running mean weight with the weights of new data."""
@@ -418,6 +420,7 @@ def _shared_rate_epoch(
         penalty.l2,
         loss.curvature_bound,
         fit_intercept,
+        state.phase_seconds,
     )
     if avg is not None:
         avg.P, avg.total = P, total
