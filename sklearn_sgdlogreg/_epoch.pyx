@@ -42,8 +42,9 @@ ctypedef fused index_t:
     int32_t
     int64_t
 
-# y += a * x over n entries. In C with restrict, so that the compiler knows
-# x and y do not overlap and vectorises the loop (Cython cannot say it).
+# y += a * x, and v = a v + b g, over n entries: in C with restrict, so that
+# the compiler knows the arrays do not overlap and vectorises the loops
+# (Cython cannot say it).
 cdef extern from *:
     """
     static inline void axpy_double(Py_ssize_t n, double a,
@@ -56,9 +57,25 @@ cdef extern from *:
                                   double *__restrict y) {
         for (Py_ssize_t k = 0; k < n; k++) y[k] += a * (double)x[k];
     }
+    static inline void blend_double(Py_ssize_t n, double a,
+                                    double *__restrict v, double b,
+                                    const double *__restrict g) {
+        for (Py_ssize_t k = 0; k < n; k++) v[k] = a * v[k] + b * g[k];
+    }
+    static inline void blend_float(Py_ssize_t n, double a,
+                                   float *__restrict v, double b,
+                                   const double *__restrict g) {
+        for (Py_ssize_t k = 0; k < n; k++) v[k] = (float)(a * v[k] + b * g[k]);
+    }
     """
     void axpy_double(Py_ssize_t n, double a, const double *x, double *y) noexcept nogil
     void axpy_float(Py_ssize_t n, double a, const float *x, double *y) noexcept nogil
+    void blend_double(
+        Py_ssize_t n, double a, double *v, double b, const double *g
+    ) noexcept nogil
+    void blend_float(
+        Py_ssize_t n, double a, float *v, double b, const double *g
+    ) noexcept nogil
 
 
 cdef inline void axpy(
@@ -68,6 +85,16 @@ cdef inline void axpy(
         axpy_double(n, a, x, y)
     else:
         axpy_float(n, a, x, y)
+
+
+cdef inline void blend(
+    Py_ssize_t n, double a, floating *v, double b, const double *g
+) noexcept nogil:
+    """v = a v + b g."""
+    if floating is double:
+        blend_double(n, a, v, b, g)
+    else:
+        blend_float(n, a, v, b, g)
 
 
 cdef extern from "<time.h>" nogil:
@@ -97,37 +124,31 @@ cdef inline double soft_threshold(double v, double amount) noexcept nogil:
     return 0.0
 
 
-cdef inline double softplus(double a) noexcept nogil:
-    """``log(1 + exp(a))`` without overflow."""
-    if a > 0:
-        return a + log1p(exp(-a))
-    return log1p(exp(a))
-
-
 cdef double loss_gradient(
     double *z, Py_ssize_t y, Py_ssize_t n_outputs
 ) noexcept nogil:
     """Loss of scores ``z``; overwrites ``z`` with ``p - onehot(y)``."""
     cdef Py_ssize_t k
-    cdef double e, top, total, log_total, loss
+    cdef double e, top, total, loss
     if n_outputs == 1:
+        # log(1 + exp(z)) - y z = max(z, 0) + log(1 + exp(-|z|)) - y z, and
+        # sigma(z) from the same exp(-|z|): nothing overflows.
         e = exp(-z[0]) if z[0] >= 0 else exp(z[0])
-        # sigma(z) - y and log(1 + exp(z)) - y z, with the sign flip that
-        # keeps exp from overflowing.
-        loss = softplus(-z[0]) if y == 1 else softplus(z[0])
+        loss = (z[0] if z[0] > 0 else 0.0) + log1p(e) - y * z[0]
         z[0] = (1.0 / (1.0 + e) if z[0] >= 0 else e / (1.0 + e)) - y
         return loss
     top = z[0]
     for k in range(1, n_outputs):
         if z[k] > top:
             top = z[k]
+    loss = top - z[y]
     total = 0.0
     for k in range(n_outputs):
-        total += exp(z[k] - top)
-    log_total = log(total)
-    loss = log_total - (z[y] - top)
+        z[k] = exp(z[k] - top)
+        total += z[k]
+    loss += log(total)
     for k in range(n_outputs):
-        z[k] = exp(z[k] - top - log_total)
+        z[k] /= total
     z[y] -= 1.0
     return loss
 
@@ -157,24 +178,10 @@ def shared_rate_epoch(
     const double[::1] batch_steps,
     const Py_ssize_t[::1] y,
     const double[::1] sample_weight,
-    double mean_weight,
-    floating[:, ::1] V,
-    floating[::1] intercept,
-    double[::1] l1_applied,
-    floating[:, ::1] U,
-    floating[::1] intercept_sum,
-    double scale,
-    Py_ssize_t t,
-    double l1_total,
-    double P,
-    Py_ssize_t average_total,
-    Py_ssize_t average_start,
-    bint has_average,
-    double l1,
-    double l2,
+    state,
+    penalty,
     double curvature_bound,
     bint fit_intercept,
-    double[::1] phase_seconds,
 ):
     """Run the batches ``order[batch_starts[b]:batch_starts[b + 1]]``.
 
@@ -193,42 +200,48 @@ def shared_rate_epoch(
         Class index of each row.
     sample_weight : ndarray of float64
         Zero-weight rows are skipped as if absent.
-    mean_weight : float
-        Mean non-zero weight of the data seen so far.
-    V, intercept, l1_applied, U, intercept_sum : ndarray
-        Solver state, updated in place. U and intercept_sum are ignored
-        unless ``has_average``.
-    scale, t, l1_total, P, average_total : scalars
-        The rest of the solver state, returned updated.
-    average_start : int
-        Samples after which iterates enter the average.
-    has_average : bool
-    l1, l2 : float
-        Penalty strengths.
+    state : SolverState
+        Updated in place: V, intercept, scale, t, the owed L1, the average;
+        the seconds of the step's phases (rows, caps, damping, update) are
+        added to ``state.phase_seconds``.
+    penalty : ElasticNet
     curvature_bound : float
         Bound on the loss's second derivative in the score (1/4 for the
         sigmoid, 1/2 for the softmax).
     fit_intercept : bool
-    phase_seconds : ndarray of shape (4,)
-        Seconds spent in each phase of the step are added to it: the sweep
-        over the rows (scores, loss, gradient), the rate caps, the damping,
-        the update of W (``benchmarks/profile_epoch.py`` prints them).
 
     Returns
     -------
     weighted_loss : float
         Sum of ``sample_weight[i] * loss_i`` over the visited rows, each
         loss taken just before the step on its batch.
-    scale, t, l1_total, P, average_total
-        The updated scalars of the state.
     """
+    cdef floating[:, ::1] V = state.V
+    cdef floating[::1] intercept = state.intercept
+    cdef double[::1] l1_applied = state.l1_applied
+    cdef double[::1] phase_seconds = state.phase_seconds
+    cdef double scale = state.scale, l1_total = state.l1_total
+    cdef double mean_weight = state.mean_weight
+    cdef Py_ssize_t t = state.t
+    cdef double l1 = penalty.l1, l2 = penalty.l2
+    average = state.average
+    cdef bint has_average = average is not None
+    # Without an average these are never read; any arrays of the type do.
+    cdef floating[:, ::1] U = average.U if has_average else V[:0]
+    cdef floating[::1] intercept_sum = (
+        average.intercept_sum if has_average else intercept
+    )
+    cdef double P = average.P if has_average else 0.0
+    cdef Py_ssize_t average_total = average.total if has_average else 0
+    cdef Py_ssize_t average_start = average.start if has_average else 0
+
     cdef Py_ssize_t n_features = V.shape[0], K = V.shape[1]
     cdef Py_ssize_t n_batches = batch_starts.shape[0] - 1
     cdef Py_ssize_t b, p, q, r, m, nz, lo, hi, position, j, l, k, n_cols
     cdef Py_ssize_t capacity = 1, largest = 1
     cdef double c = curvature_bound, weighted_loss = 0.0
     cdef double eta, eta_b, w, x, z, h, owed, descent, bound, curvature
-    cdef double damping, new_scale, denominator, threshold, keep, move, v, A, D
+    cdef double damping, new_scale, denominator, threshold, v, A, D
     cdef double row_squares, intercept_squares, top, A2, D2
 
     for b in range(n_batches):
@@ -470,10 +483,7 @@ def shared_rate_epoch(
                         U[j, k] -= V_row[k] * P
                 # Multiplying by the reciprocals (a division per row, not
                 # per weight) rounds differently in the last bit only.
-                keep = scale / denominator
-                move = -h / denominator
-                for k in range(K):
-                    V_row[k] = keep * V_row[k] + move * grad_row[k]
+                blend(K, scale / denominator, V_row, -h / denominator, grad_row)
                 if l1:
                     threshold = l1 * h / denominator
                     for k in range(K):
@@ -502,4 +512,7 @@ def shared_rate_epoch(
                 if has_average:
                     P /= scale
                 scale = 1.0
-    return weighted_loss, scale, t, l1_total, P, average_total
+    state.scale, state.t, state.l1_total = scale, t, l1_total
+    if has_average:
+        average.P, average.total = P, average_total
+    return weighted_loss

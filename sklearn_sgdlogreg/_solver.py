@@ -384,17 +384,10 @@ def _shared_rate_epoch(
         else np.zeros(0, dtype=np.intp)
     )
     steps = schedule.batch_steps(state.t, counts)
-    avg = state.average
-    if avg is None:
-        U, intercept_sum = state.V[:0], state.intercept
-        P, total, start = 0.0, 0, 0
-    else:
-        U, intercept_sum = avg.U, avg.intercept_sum
-        P, total, start = avg.P, avg.total, avg.start
     indices, indptr = X.indices, X.indptr
     if indptr.dtype != indices.dtype:
         indptr = indptr.astype(indices.dtype)
-    (weighted_loss, state.scale, state.t, state.l1_total, P, total) = shared_rate_epoch(
+    return shared_rate_epoch(
         X.data,
         indices,
         indptr,
@@ -403,28 +396,11 @@ def _shared_rate_epoch(
         steps,
         np.asarray(y, dtype=np.intp),
         np.asarray(sample_weight, dtype=float),
-        state.mean_weight,
-        state.V,
-        state.intercept,
-        state.l1_applied,
-        U,
-        intercept_sum,
-        state.scale,
-        state.t,
-        state.l1_total,
-        P,
-        total,
-        start,
-        avg is not None,
-        penalty.l1,
-        penalty.l2,
+        state,
+        penalty,
         loss.curvature_bound,
         fit_intercept,
-        state.phase_seconds,
     )
-    if avg is not None:
-        avg.P, avg.total = P, total
-    return weighted_loss
 
 
 def _batches(order, batch_size):
