@@ -1,9 +1,10 @@
 """L1 and elastic-net penalties on tf-idf text, against saga's optimum.
 
 Settings: 4,000 Debian descriptions (3,200 for training; for multiclass,
-the 8 largest sections of 4,800), alpha=3e-4, the
-"optimal" schedule, no early stop; saga solves the same objective
-(C = 1 / (alpha * n_samples), the same l1_ratio) to tol=1e-6.
+the 2,547 documents of the 8 largest sections of 6,000), alpha=3e-4, the
+"optimal" schedule unless a test says otherwise, no early stop; saga solves
+the same objective (C = 1 / (alpha * n_samples), the same l1_ratio) to
+tol=1e-6.
 """
 
 import numpy as np
@@ -34,14 +35,25 @@ def multiclass_text():
     return X[keep], y[keep]
 
 
+_saga_fits = {}
+
+
+def _saga(X, y, l1_ratio):
+    """saga's solution, fitted once per data set and l1_ratio (it is slow)."""
+    key = (id(X), l1_ratio)
+    if key not in _saga_fits:
+        params = dict(
+            solver="saga", l1_ratio=l1_ratio, C=1 / (ALPHA * X.shape[0]),
+            tol=1e-6, max_iter=5000,
+        )
+        if parse_version(sklearn.__version__) < parse_version("1.8"):
+            params["penalty"] = "elasticnet"  # before 1.8, l1_ratio alone is unused
+        _saga_fits[key] = LogisticRegression(**params).fit(X, y)
+    return _saga_fits[key]
+
+
 def _gap_and_sparsity(X, y, l1_ratio, **params):
-    saga_params = dict(
-        solver="saga", l1_ratio=l1_ratio, C=1 / (ALPHA * X.shape[0]), tol=1e-6,
-        max_iter=5000,
-    )
-    if parse_version(sklearn.__version__) < parse_version("1.8"):
-        saga_params["penalty"] = "elasticnet"  # before 1.8, l1_ratio alone is unused
-    saga = LogisticRegression(**saga_params).fit(X, y)
+    saga = _saga(X, y, l1_ratio)
     penalty = "l1" if l1_ratio == 1 else "elasticnet"
     ours = SGDLogisticRegression(
         penalty=penalty,
@@ -84,12 +96,29 @@ def test_elastic_net_is_near_sagas_optimum(task, request):
     assert zeros > 0.6, zeros
 
 
+def test_multinomial_l1_is_near_sagas_optimum(multiclass_text):
+    # Pure L1 adds no curvature, and along most weights of saga's support the
+    # loss curves by less than alpha: the "optimal" rates 1 / (alpha t) fall
+    # too fast there (next test), while invscaling's 1 / sqrt(t) do not.
+    gap, zeros, saga_zeros = _gap_and_sparsity(
+        *multiclass_text,
+        l1_ratio=1.0,
+        batch_size=1024,
+        learning_rate="invscaling",
+        eta0=100.0,
+        max_iter=100,
+    )
+    assert gap < 0.01, gap
+    assert zeros > 0.95 and saga_zeros > 0.99, (zeros, saga_zeros)
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="multinomial pure L1 converges slowly: the objective is 3% above "
-    "saga's after 60 epochs at batch_size=64 (issue 3, left open)",
+    reason="with the default 'optimal' schedule, multinomial pure L1 converges "
+    "as about t ** -0.25: 3.3% above saga's objective after 60 epochs at "
+    "batch_size=64, 1.4% after 2000 (use invscaling, as above)",
 )
-def test_multinomial_l1_is_near_sagas_optimum(multiclass_text):
+def test_multinomial_l1_with_the_optimal_schedule(multiclass_text):
     gap, _, _ = _gap_and_sparsity(
         *multiclass_text, l1_ratio=1.0, batch_size=64, max_iter=60
     )
