@@ -42,7 +42,7 @@ ctypedef fused index_t:
     int32_t
     int64_t
 
-# y += a * x, and v = a v + b g, over n entries: in C with restrict, so that
+# y += a x, y = a x and v = a v + b g over n entries, in C with restrict so that
 # the compiler knows the arrays do not overlap and vectorises the loops
 # (Cython cannot say it).
 cdef extern from *:
@@ -57,6 +57,11 @@ cdef extern from *:
                                   double *__restrict y) {
         for (Py_ssize_t k = 0; k < n; k++) y[k] += a * (double)x[k];
     }
+    static inline void scale_into(Py_ssize_t n, double a,
+                                  const double *__restrict x,
+                                  double *__restrict y) {
+        for (Py_ssize_t k = 0; k < n; k++) y[k] = a * x[k];
+    }
     static inline void blend_double(Py_ssize_t n, double a,
                                     double *__restrict v, double b,
                                     const double *__restrict g) {
@@ -70,6 +75,7 @@ cdef extern from *:
     """
     void axpy_double(Py_ssize_t n, double a, const double *x, double *y) noexcept nogil
     void axpy_float(Py_ssize_t n, double a, const float *x, double *y) noexcept nogil
+    void scale_into(Py_ssize_t n, double a, const double *x, double *y) noexcept nogil
     void blend_double(
         Py_ssize_t n, double a, double *v, double b, const double *g
     ) noexcept nogil
@@ -335,9 +341,9 @@ def shared_rate_epoch(
                         n_cols += 1
                         local_of[j] = l
                         cols[l] = j
-                        rate[l] = 0.0
-                        for k in range(K):
-                            grad_rows[l * K + k] = 0.0
+                        if K == 1:
+                            rate[l] = 0.0
+                            grad_rows[l] = 0.0
                         owed = l1_total - l1_applied[j] if l1 else 0.0
                         if owed > 0:
                             for k in range(K):
@@ -346,7 +352,13 @@ def shared_rate_epoch(
                                     U[j, k] += (v - V_rows[j * K + k]) * P
                                 V_rows[j * K + k] = v
                             l1_applied[j] = l1_total
-                    slot[position + nz - lo] = l
+                        # The row that numbers a column is the first to
+                        # add to its gradient: it stores instead, which
+                        # spares zeroing K numbers a column each batch. ~l
+                        # marks the non-zero that does.
+                        slot[position + nz - lo] = ~l if K > 1 else l
+                    else:
+                        slot[position + nz - lo] = l
                     x = X_data[nz]
                     if K == 1:
                         # A register, not memory, accumulates one output.
@@ -382,8 +394,14 @@ def shared_rate_epoch(
                     for nz in range(lo, hi):
                         x = X_data[nz]
                         l = slot[position + nz - lo]
-                        rate[l] += w * x * x
-                        axpy_double(K, w * x, G_row, grad_rows + l * K)
+                        if l < 0:
+                            l = ~l
+                            slot[position + nz - lo] = l
+                            rate[l] = w * x * x
+                            scale_into(K, w * x, G_row, grad_rows + l * K)
+                        else:
+                            rate[l] += w * x * x
+                            axpy_double(K, w * x, G_row, grad_rows + l * K)
                 position += hi - lo
 
             toc = seconds()
