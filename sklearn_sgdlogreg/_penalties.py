@@ -29,9 +29,20 @@ class ElasticNet:
         l1_ratio = {"l2": 0.0, "l1": 1.0}.get(penalty, l1_ratio)
         return cls(alpha, l1_ratio)
 
-    def value(self, coef):
-        """Penalty of the weights ``coef`` (any shape)."""
-        return self.l1 * np.abs(coef).sum() + 0.5 * self.l2 * np.square(coef).sum()
+    def value(self, coef, scale=1.0):
+        """Penalty of the weights ``scale * coef`` (``coef`` of any shape).
+
+        Taking the scale apart spares the solver a copy of its weights; the
+        sum of squares needs no temporary either.
+        """
+        value = 0.0
+        if self.l1:
+            value += self.l1 * abs(scale) * float(np.abs(coef).sum())
+        if self.l2:
+            flat = coef.reshape(-1)
+            squares = np.einsum("i,i->", flat, flat, dtype=np.float64)
+            value += 0.5 * self.l2 * scale**2 * float(squares)
+        return value
 
     def gradient(self, coef):
         """A subgradient (``sign(0) = 0``)."""

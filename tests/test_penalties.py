@@ -15,6 +15,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.fixes import parse_version
 
 from sklearn_sgdlogreg import SGDLogisticRegression
+from sklearn_sgdlogreg._penalties import ElasticNet
 from sklearn_sgdlogreg.datasets import debian_tfidf_split
 
 ALPHA = 3e-4
@@ -123,3 +124,16 @@ def test_multinomial_l1_with_the_optimal_schedule(multiclass_text):
         *multiclass_text, l1_ratio=1.0, batch_size=64, max_iter=60
     )
     assert gap < 0.01, gap
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_penalty_value_of_scaled_weights(dtype):
+    # The solver passes its weights as scale * V without multiplying them out.
+    V = np.random.default_rng(0).normal(size=(40, 3)).astype(dtype)
+    penalty = ElasticNet(alpha=0.3, l1_ratio=0.4)
+    W = 0.5 * V.astype(np.float64)
+    expected = 0.3 * (0.4 * np.abs(W).sum() + 0.6 / 2 * (W**2).sum())
+    assert penalty.value(V, scale=0.5) == pytest.approx(expected, rel=1e-6)
+    assert ElasticNet(0.3, 0.0).value(V, 0.5) == pytest.approx(
+        0.3 / 2 * (W**2).sum(), rel=1e-6
+    )
