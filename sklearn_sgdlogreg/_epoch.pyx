@@ -492,6 +492,12 @@ def shared_rate_epoch(
                 l1_total += eta * l1 / scale
             for l in range(n_cols):
                 j = cols[l]
+                if K > 1 and l + 4 < n_cols:
+                    # The rows of V are scattered and K wide: fetch the one
+                    # four columns ahead while this one is updated.
+                    V_row = V_rows + cols[l + 4] * K
+                    for k in range(0, K, 8):
+                        PREFETCH(V_row + k)
                 h = rate[l] * damping
                 denominator = (1.0 + h * l2) * new_scale
                 V_row = V_rows + j * K
