@@ -72,9 +72,7 @@ def debian_methods(n_train, alpha=1e-4, random_state=0, per_sample=True,
     alpha : float, default=1e-4
     random_state : int, default=0
     per_sample : bool, default=True
-        Whether to include one epoch at ``batch_size=1``. Its per-step cost
-        makes that epoch the slowest row, and four times slower under
-        tracemalloc, so the full run has it on one task only.
+        Whether to include per-sample steps (``batch_size=1``), a full fit.
     full_batch_epochs : int, default=20
         Epoch cap of full-batch gradient descent, which converges slowly.
     logreg_max_iter : int, default=1000
@@ -95,9 +93,11 @@ def debian_methods(n_train, alpha=1e-4, random_state=0, per_sample=True,
                role="default", batch_size=default_batch_size),
     ]
     if per_sample:
-        methods.append(Method("SGDLogReg b=1 (1 epoch)",
-                              sgd(batch_size=1, max_iter=1), batch_size=1))
+        methods.append(Method("SGDLogReg b=1", sgd(batch_size=1), batch_size=1,
+                              memory_overrides=capped))
     methods += [
+        Method("SGDLogReg b=1024", sgd(batch_size=1024), batch_size=1024,
+               memory_overrides=capped),
         Method("SGDLogReg b=4096", sgd(batch_size=4096), batch_size=4096,
                memory_overrides=capped),
         Method(f"SGDLogReg b=n (<={full_batch_epochs} ep.)",

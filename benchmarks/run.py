@@ -96,9 +96,6 @@ def main(argv=None):
             results.debian[task] = run_debian(
                 task, repeats=args.repeats, n_documents=n_documents,
                 alpha=args.alpha, log=log,
-                # One batch_size=1 epoch costs ~1 minute with its traced run;
-                # the binary task is enough to show it.
-                per_sample=task == "binary",
                 # A smoke run: L-BFGS's per-iteration cost does not shrink
                 # with the subset, and its optimum is not needed.
                 logreg_max_iter=8 if args.quick else 1000,
