@@ -3,9 +3,10 @@
 ``python -m benchmarks.profile_epoch [--task multiclass|binary]``
 
 One timed ``fit`` of the default model prints the seconds per epoch of the
-phases of the compiled step (``_epoch.pyx`` clocks them: the sweep over the
-rows for scores, loss and gradient; the rate caps; the damping; the update
-of W) and what is left outside them. A second ``fit`` under cProfile prints
+phases of the compiled step (``_epoch.pyx`` clocks them when
+``_solver.time_phases`` is set: the sweep over the rows for scores, loss and
+gradient; the rate caps; the damping; the update of W) and what is left
+outside them. A second ``fit`` under cProfile prints
 the Python-level functions that take the most of it by their own time
 (callees not counted). An epoch is ``fit`` seconds over ``n_iter_``, as in
 the benchmark's table, so the work ``fit`` does once (validation) is spread
@@ -17,7 +18,7 @@ import cProfile
 import pstats
 import time
 
-from sklearn_sgdlogreg import SGDLogisticRegression
+from sklearn_sgdlogreg import SGDLogisticRegression, _solver
 from sklearn_sgdlogreg.datasets import debian_tfidf_split
 
 PHASES = ("rows: scores, loss, gradient", "rate caps", "damping", "update of W")
@@ -45,6 +46,7 @@ def profile_fit(task="multiclass", top=15, n_documents=None):
         Seconds per epoch of each phase of the compiled step.
     """
     X, _, y, _ = debian_tfidf_split(task, n_documents=n_documents)
+    _solver.time_phases = True
     SGDLogisticRegression(random_state=0, max_iter=1, tol=None).fit(X, y)  # warm-up
     tic = time.perf_counter()
     model = SGDLogisticRegression(random_state=0).fit(X, y)

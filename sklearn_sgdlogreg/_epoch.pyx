@@ -4,13 +4,14 @@
 
 This is the step of ``_solver``'s module docstring for the schedules whose
 rate every feature shares (constant, optimal, invscaling, adaptive), run as
-one loop over all the batches of an epoch. In NumPy a batch took a dozen
-passes over its non-zeros (copies, index compaction, three sparse products)
-and the Python around them; here each row is read once for its scores, loss
-and gradient while it is in cache, then once more for the damping: a
-Cauchy-Schwarz bound of the step's curvature (scalars only) and, when that
-bound cannot show the step needs no damping, the exact curvature. Then the
-rows of W the batch touched are updated.
+one loop over all the batches of an epoch, so that a batch costs what its
+non-zeros cost. Each row is read once for its scores, loss and gradient
+while it is in cache, then once more for the damping: a Cauchy-Schwarz bound
+of the step's curvature (scalars only) and, when that bound cannot show the
+step needs no damping, the exact curvature. Then the rows of W the batch
+touched are updated. ``_losses`` holds the same sigmoid and softmax for the
+rest of the package; the two are kept in step by the tests against
+``tests/_reference.py``.
 
 Notation as in ``_solver``: the weights are ``W = scale * V``; the L1
 penalty a row still owes is ``l1_total - l1_applied[j]``, in units of V;
@@ -118,6 +119,15 @@ cdef inline double seconds() noexcept nogil:
     return now.tv_sec + 1e-9 * now.tv_nsec
 
 
+cdef inline double lap(bint timed, double tic, double *total) noexcept nogil:
+    """Add the seconds since ``tic`` to ``total``; return the time now."""
+    if not timed:
+        return 0.0
+    cdef double now = seconds()
+    total[0] += now - tic
+    return now
+
+
 # Below this the scale factor is folded into V, to keep V's entries finite.
 cdef double SMALLEST_SCALE = 1e-9
 
@@ -140,7 +150,9 @@ cdef double loss_gradient(
         # log(1 + exp(z)) - y z = max(z, 0) + log(1 + exp(-|z|)) - y z, and
         # sigma(z) from the same exp(-|z|): nothing overflows.
         e = exp(-z[0]) if z[0] >= 0 else exp(z[0])
-        loss = (z[0] if z[0] > 0 else 0.0) + log1p(e) - y * z[0]
+        # max(z, 0) - y z first: for y = 1 and z >> 0 it is 0, and the loss
+        # is all in log1p(e), which z + log1p(e) - z would round away.
+        loss = ((1 - y) * z[0] if z[0] > 0 else -y * z[0]) + log1p(e)
         z[0] = (1.0 / (1.0 + e) if z[0] >= 0 else e / (1.0 + e)) - y
         return loss
     top = z[0]
@@ -208,8 +220,8 @@ def shared_rate_epoch(
         Zero-weight rows are skipped as if absent.
     state : SolverState
         Updated in place: V, intercept, scale, t, the owed L1, the average;
-        the seconds of the step's phases (rows, caps, damping, update) are
-        added to ``state.phase_seconds``.
+        when ``state.phase_seconds`` is an array, the seconds of the step's
+        phases (rows, caps, damping, update) are added to it.
     penalty : ElasticNet
     curvature_bound : float
         Bound on the loss's second derivative in the score (1/4 for the
@@ -225,7 +237,11 @@ def shared_rate_epoch(
     cdef floating[:, ::1] V = state.V
     cdef floating[::1] intercept = state.intercept
     cdef double[::1] l1_applied = state.l1_applied
-    cdef double[::1] phase_seconds = state.phase_seconds
+    # Profiling only (benchmarks/profile_epoch.py): four clock reads a batch
+    # are a tenth of a per-sample epoch, so they are off unless asked for.
+    cdef bint timed = state.phase_seconds is not None
+    cdef double phase[4]
+    phase[:] = [0.0, 0.0, 0.0, 0.0]
     cdef double scale = state.scale, l1_total = state.l1_total
     cdef double mean_weight = state.mean_weight
     cdef Py_ssize_t t = state.t
@@ -246,9 +262,10 @@ def shared_rate_epoch(
     cdef Py_ssize_t b, p, q, r, m, nz, lo, hi, position, j, l, k, n_cols
     cdef Py_ssize_t capacity = 1, largest = 1
     cdef double c = curvature_bound, weighted_loss = 0.0
-    cdef double eta, eta_b, w, x, z, h, owed, descent, bound, curvature
+    cdef double eta, eta_b, eta_j, omega_sum, w, x, x_rate, z, g, dz_0, h
+    cdef double owed, descent, bound, curvature
     cdef double damping, new_scale, denominator, threshold, v, A, D
-    cdef double row_squares, intercept_squares, top, A2, D2
+    cdef double row_squares, intercept_squares, p_max, A2, D2
 
     for b in range(n_batches):
         m = batch_starts[b + 1] - batch_starts[b]
@@ -261,7 +278,8 @@ def shared_rate_epoch(
 
     # Workspace. A batch's distinct columns are numbered 0..n_cols-1 in
     # first-seen order; ``local_of[j]`` is j's number when ``cols`` agrees,
-    # which makes clearing the map between batches unnecessary. ``slot``
+    # which makes clearing the map between batches unnecessary (it starts at
+    # zeros so that every stale entry indexes within ``cols``). ``slot``
     # holds the number of each non-zero of the batch, in visiting order, so
     # that later passes need not look it up again.
     # X's index type numbers them too: it holds nnz(X), so any batch's.
@@ -293,7 +311,7 @@ def shared_rate_epoch(
     cdef double *grad_row
     cdef floating *V_row
 
-    cdef double tic, toc
+    cdef double tic
     with nogil:
         for b in range(n_batches):
             m = 0
@@ -305,13 +323,13 @@ def shared_rate_epoch(
             if m == 0:
                 continue
             eta = batch_steps[b]
-            w = 0.0
+            omega_sum = 0.0
             for q in range(m):
                 omega[q] = sample_weight[rows[q]] / (m * mean_weight)
-                w += omega[q]
-            eta_b = min(eta, 1.0 / (c * w)) if fit_intercept else 0.0
+                omega_sum += omega[q]
+            eta_b = min(eta, 1.0 / (c * omega_sum)) if fit_intercept else 0.0
 
-            tic = seconds()
+            tic = seconds() if timed else 0.0
             # One sweep per row: number its new columns (each pays the L1
             # penalty it owes before it is read), score the row, take its
             # loss and score gradient, and add its share to the weight
@@ -371,25 +389,28 @@ def shared_rate_epoch(
                     G_row[k] = G_row[k] * scale + intercept[k]
                 weighted_loss += sample_weight[r] * loss_gradient(G_row, y[r], K)
                 w = omega[q]
-                top = 0.0
                 for k in range(K):
                     grad_b[k] += w * G_row[k]
-                    top = max(top, G_row[k] + (k == y[r]))
-                # Bound of the row's Hessian, diag(p) - p p^T: below diag(p),
-                # so at most max_k p_k; a variance, so at most
-                # sum_k p_k (d_k - d_top)^2 <= 2 (1 - max_k p_k) |d|^2; and
-                # at most c. Much below c at the start (p near uniform) and
-                # for confident rows.
-                row_curvature[q] = max(0.0, min(c, min(top, 2.0 * (1.0 - top))))
+                if K > 1:
+                    # Bound of the row's Hessian, diag(p) - p p^T: below
+                    # diag(p), so at most max_k p_k; a variance, so at most
+                    # sum_k p_k (d_k - d_k*)^2 <= 2 (1 - max_k p_k) |d|^2; and
+                    # at most c. Much below c at the start (p near uniform)
+                    # and for confident rows. (Rounding can put p_max a hair
+                    # above 1, hence the 0.)
+                    p_max = 0.0
+                    for k in range(K):
+                        p_max = max(p_max, G_row[k] + (k == y[r]))
+                    row_curvature[q] = max(0.0, min(c, p_max, 2.0 * (1.0 - p_max)))
                 if K == 1:
                     # Its own loop: the general one's inner loop over the
                     # outputs costs more than the arithmetic when K = 1.
-                    z = w * G_row[0]
+                    g = w * G_row[0]
                     for nz in range(lo, hi):
                         x = X_data[nz]
                         l = slot[position + nz - lo]
                         rate[l] += w * x * x
-                        grad_rows[l] += x * z
+                        grad_rows[l] += x * g
                 else:
                     for nz in range(lo, hi):
                         x = X_data[nz]
@@ -404,9 +425,7 @@ def shared_rate_epoch(
                             axpy_double(K, w * x, G_row, grad_rows + l * K)
                 position += hi - lo
 
-            toc = seconds()
-            phase_seconds[0] += toc - tic
-            tic = toc
+            tic = lap(timed, tic, &phase[0])
             # Per-coordinate Newton caps. <G, X step> = sum_j rate_j |g_j|^2,
             # so the step's first-order descent needs no pass over X.
             intercept_squares = 0.0
@@ -414,7 +433,7 @@ def shared_rate_epoch(
                 intercept_squares += grad_b[k] * grad_b[k]
             descent = eta_b * intercept_squares
             for l in range(n_cols):
-                h = c * rate[l]
+                h = c * rate[l]  # the curvature sum, then the rate
                 rate[l] = eta if h * eta <= 1.0 else 1.0 / h
                 row_squares = 0.0
                 for k in range(K):
@@ -422,9 +441,7 @@ def shared_rate_epoch(
                 share[l] = rate[l] * row_squares
                 descent += share[l]
 
-            toc = seconds()
-            phase_seconds[1] += toc - tic
-            tic = toc
+            tic = lap(timed, tic, &phase[1])
             # Damping. The step changes row i's scores by dz_i =
             # sum_j x_ij s_j + s_b (s_j = rate_j g_j), and by Cauchy-Schwarz
             # |dz_i|^2 <= A_i D_i with A_i = sum_j rate_j x_ij^2 + eta_b and
@@ -465,16 +482,16 @@ def shared_rate_epoch(
                     hi = indptr[r + 1]
                     for k in range(K):
                         dz[k] = eta_b * grad_b[k]
-                    z = dz[0]
+                    dz_0 = dz[0]
                     for nz in range(lo, hi):
                         l = slot[position + nz - lo]
-                        x = X_data[nz] * rate[l]
+                        x_rate = X_data[nz] * rate[l]
                         if K == 1:
-                            z += x * grad_rows[l]
+                            dz_0 += x_rate * grad_rows[l]
                         else:
-                            axpy_double(K, x, grad_rows + l * K, &dz[0])
+                            axpy_double(K, x_rate, grad_rows + l * K, &dz[0])
                     if K == 1:
-                        dz[0] = z
+                        dz[0] = dz_0
                     curvature += omega[q] * curvature_along(&G[q, 0], y[r], &dz[0], K)
                     position += hi - lo
                 if descent < curvature:
@@ -482,9 +499,7 @@ def shared_rate_epoch(
             eta *= damping
             eta_b *= damping
 
-            toc = seconds()
-            phase_seconds[2] += toc - tic
-            tic = toc
+            tic = lap(timed, tic, &phase[2])
             # W_j <- S(W_j - eta_j g_j, eta_j l1) / (1 + eta_j l2), in units
             # of V at the new scale; the untouched rows' shrink is the scale's.
             new_scale = scale / (1.0 + eta * l2)
@@ -498,29 +513,29 @@ def shared_rate_epoch(
                     V_row = V_rows + cols[l + 4] * K
                     for k in range(0, K, 8):
                         PREFETCH(V_row + k)
-                h = rate[l] * damping
-                denominator = (1.0 + h * l2) * new_scale
+                eta_j = rate[l] * damping
+                denominator = (1.0 + eta_j * l2) * new_scale
                 V_row = V_rows + j * K
                 grad_row = grad_rows + l * K
                 if has_average and average_total:
                     for k in range(K):
-                        U[j, k] -= V_row[k] * P
+                        dz[k] = V_row[k]  # the old row, free workspace now
                 # Multiplying by the reciprocals (a division per row, not
                 # per weight) rounds differently in the last bit only.
-                blend(K, scale / denominator, V_row, -h / denominator, grad_row)
+                blend(K, scale / denominator, V_row, -eta_j / denominator, grad_row)
                 if l1:
-                    threshold = l1 * h / denominator
+                    threshold = l1 * eta_j / denominator
                     for k in range(K):
                         V_row[k] = soft_threshold(V_row[k], threshold)
                     l1_applied[j] = l1_total
                 if has_average and average_total:
                     for k in range(K):
-                        U[j, k] += V_row[k] * P
+                        U[j, k] += (V_row[k] - dz[k]) * P
             for k in range(K):
                 intercept[k] -= eta_b * grad_b[k]
             scale = new_scale
             t += m
-            phase_seconds[3] += seconds() - tic
+            lap(timed, tic, &phase[3])
 
             if has_average and t - 1 >= average_start:
                 P += m * scale
@@ -537,6 +552,8 @@ def shared_rate_epoch(
                     P /= scale
                 scale = 1.0
     state.scale, state.t, state.l1_total = scale, t, l1_total
+    if timed:
+        state.phase_seconds += phase
     if has_average:
         average.P, average.total = P, average_total
     return weighted_loss

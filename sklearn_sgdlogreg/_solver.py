@@ -43,6 +43,10 @@ import scipy.sparse as sp
 from ._epoch import shared_rate_epoch
 from ._penalties import soft_threshold
 
+#: Set to True (benchmarks/profile_epoch.py does) to have new solver states
+#: clock the phases of the compiled step.
+time_phases = False
+
 
 class Average:
     """The running average of the iterates, kept lazily.
@@ -98,8 +102,9 @@ class SolverState:
             else Average(average_start, n_features, n_outputs, coef.dtype)
         )
         self.adagrad = AdaGradState(n_features, n_outputs) if per_feature else None
-        # Seconds of the compiled step's phases: rows, caps, damping, update.
-        self.phase_seconds = np.zeros(4)
+        # Seconds of the compiled step's phases (rows, caps, damping,
+        # update), clocked only when a profiler sets ``time_phases``.
+        self.phase_seconds = np.zeros(4) if time_phases else None
 
     def observe_weights(self, sample_weight):
         """Update the running mean weight with the weights of new data."""
@@ -109,15 +114,6 @@ class SolverState:
     @property
     def mean_weight(self):
         return self.weight_sum / self.n_weighted
-
-    def fold_scale(self):
-        """Multiply the scale into V (rare: O(n_features * n_outputs))."""
-        self.V *= self.scale
-        self.l1_total *= self.scale
-        self.l1_applied *= self.scale
-        if self.average is not None:
-            self.average.P /= self.scale
-        self.scale = 1.0
 
     def pay_owed_penalties(self):
         """Apply every feature's owed penalty (once per epoch)."""
