@@ -339,7 +339,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                 value = -score
                 if score > self.best_validation_score_:
                     self.best_validation_score_ = score
-                    best = (self.coef_.copy(), self.intercept_.copy())
+                    # _export makes new arrays each epoch: no copy needed.
+                    best = (self.coef_, self.intercept_)
             else:
                 value = objective
             if self.verbose:
@@ -588,18 +589,17 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         )
 
     def _warn_not_converged(self):
-        change = (
-            self.loss_curve_[-1] - self.loss_curve_[-2]
-            if len(self.loss_curve_) > 1
-            else float("nan")
-        )
+        change = relative = float("nan")
+        if len(self.loss_curve_) > 1:
+            change = self.loss_curve_[-1] - self.loss_curve_[-2]
+            relative = change / abs(self.loss_curve_[-2])
         watched = "validation log-loss" if self.early_stopping else "objective"
         warnings.warn(
             f"Maximum number of epochs ({self.max_iter}) reached before the "
             f"{watched} stopped improving by tol={self.tol} (relative) for "
             f"{self.n_iter_no_change} epochs; the last change of the objective "
-            f"was {change:.3g}. Increase max_iter, raise tol, or try a larger "
-            f"batch_size or a smaller eta0.",
+            f"was {change:.3g} ({relative:+.2%}). Increase max_iter, raise tol, "
+            f"or try a larger batch_size or a smaller eta0.",
             ConvergenceWarning,
         )
 
@@ -733,10 +733,32 @@ def _as_csr(X):
     """CSR view of validated X: sparse input as it is, dense input converted.
 
     Sparse input is used as it comes: the solver needs neither sorted nor
-    de-duplicated indices (TfidfVectorizer's are unsorted), so no copy.
-    Dense input goes through the same sparse loop so that dense and sparse
-    copies of the same data give the same model.
+    de-duplicated indices (TfidfVectorizer's are unsorted), so no copy. (A
+    column stored twice in a row counts twice in its rate cap, as the sum
+    of the squares rather than the square of the sum: the path differs
+    from that of the summed matrix, the optimum does not.) Dense input goes
+    through the same sparse loop so that dense and sparse copies of the same
+    data give the same model.
+
+    The compiled loop does not check bounds, so a malformed CSR structure is
+    refused here instead of read out of range.
     """
-    if sp.issparse(X):
-        return X
-    return sp.csr_matrix(X)
+    if not sp.issparse(X):
+        return sp.csr_matrix(X)
+    indptr, indices = X.indptr, X.indices
+    if (
+        indptr[0] != 0
+        or indptr[-1] > min(indices.size, X.data.size)
+        or np.any(indptr[1:] < indptr[:-1])
+    ):
+        raise ValueError(
+            "X is not a valid CSR matrix: its indptr must start at 0, never "
+            "decrease and end within its indices and data."
+        )
+    used = indices[: indptr[-1]]
+    if used.size and (used.min() < 0 or used.max() >= X.shape[1]):
+        raise ValueError(
+            f"X is not a valid CSR matrix: it has column indices outside "
+            f"0..{X.shape[1] - 1}."
+        )
+    return X

@@ -32,12 +32,13 @@ class ElasticNet:
     def value(self, coef, scale=1.0):
         """Penalty of the weights ``scale * coef`` (``coef`` of any shape).
 
-        Taking the scale apart spares the solver a copy of its weights; the
-        sum of squares needs no temporary either.
+        Taking the scale apart spares the solver a scaled copy of its
+        weights, and the sum of squares needs no temporary. Both sums are in
+        float64 whatever the weights' type.
         """
         value = 0.0
         if self.l1:
-            value += self.l1 * abs(scale) * float(np.abs(coef).sum())
+            value += self.l1 * abs(scale) * float(np.abs(coef).sum(dtype=np.float64))
         if self.l2:
             flat = coef.reshape(-1)
             squares = np.einsum("i,i->", flat, flat, dtype=np.float64)

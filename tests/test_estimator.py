@@ -443,3 +443,30 @@ def test_warm_start_after_sparsify_and_sparse_coef_init():
         X, y, coef_init=start_coef, intercept_init=start_intercept
     )
     np.testing.assert_allclose(clf.coef_, explicit.coef_, rtol=1e-12)
+
+
+def _malformed(X, part):
+    """A copy of X with a broken CSR structure (scipy does not check these)."""
+    X = X.copy()
+    if part == "index":
+        X.indices[3] = X.shape[1] + 7
+    else:
+        X.indptr[5] = X.indptr[4] - 1
+    return X
+
+
+@pytest.mark.parametrize(
+    "part, message",
+    [("index", r"column indices outside 0\.\.19"), ("indptr", "indptr must")],
+)
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_a_malformed_csr_matrix_is_refused_not_read_out_of_range(
+    part, message, method
+):
+    # The compiled loop does not bounds-check: a broken structure must stop
+    # at the door with a clear error.
+    X, y = _data(3)
+    fit = getattr(SGDLogisticRegression(), method)
+    kwargs = {"classes": np.unique(y)} if method == "partial_fit" else {}
+    with pytest.raises(ValueError, match=message):
+        fit(_malformed(X, part), y, **kwargs)
