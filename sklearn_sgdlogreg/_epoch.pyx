@@ -13,6 +13,11 @@ touched are updated. ``_losses`` holds the same sigmoid and softmax for the
 rest of the package; the two are kept in step by the tests against
 ``tests/_reference.py``.
 
+Two forms of the same step. The general one numbers the batch's distinct
+columns and keeps K numbers for each; the binary one (one output, and X no
+smaller than two doubles a feature) adds into per-feature arrays instead,
+which spares the numbering (``binary_rows``).
+
 Notation as in ``_solver``: the weights are ``W = scale * V``; the L1
 penalty a row still owes is ``l1_total - l1_applied[j]``, in units of V;
 ``sum_t m_t W_t = P V - U`` is the lazily kept average.
@@ -187,6 +192,173 @@ cdef double curvature_along(
     return quadratic - mean * mean
 
 
+cdef struct Batch:
+    # A batch's rows of non-zero weight, what the passes over them read of
+    # each gathered in visiting order: shuffled rows are scattered over X and
+    # y, and looking their bounds up in indptr again in every pass waits on
+    # memory each time.
+    Py_ssize_t size
+    Py_ssize_t *start  # row q's non-zeros are start[q] .. stop[q] - 1
+    Py_ssize_t *stop
+    Py_ssize_t *label  # its class index
+    double *weight  # its sample weight
+    double *omega  # weight / (size * mean weight): its share of the gradient
+
+
+# One output (binary). The batch's gradient and curvature sums are added into
+# arrays indexed by feature, not into slots of the batch's numbered columns:
+# with one number a feature, the numbering (a look-up and a branch the
+# processor cannot predict, per non-zero) would cost more than the sums. A
+# byte a feature (``seen``) lists the distinct features in ``cols``, without
+# a branch, for the caps and the update, which clear the sums after them.
+# ``sums[2 j]`` and ``sums[2 j + 1]`` sit side by side, in one cache line.
+
+cdef void pay_owed_l1(
+    const Batch *batch, const index_t *X_indices, floating *V,
+    double *l1_applied, double l1_total, floating *U, double P,
+) noexcept nogil:
+    """Soft-threshold the batch's features by the L1 penalty they owe.
+
+    One output. ``U`` is NULL when no average is being recorded.
+    """
+    cdef Py_ssize_t q, nz, j
+    cdef double owed, v
+    for q in range(batch.size):
+        for nz in range(batch.start[q], batch.stop[q]):
+            j = X_indices[nz]
+            owed = l1_total - l1_applied[j]
+            if owed > 0:
+                v = soft_threshold(V[j], owed)
+                if U != NULL:
+                    U[j] += (v - V[j]) * P
+                V[j] = v
+                l1_applied[j] = l1_total
+
+
+cdef Py_ssize_t binary_rows(
+    const Batch *batch, const floating *X_data, const index_t *X_indices,
+    const floating *V, double scale, double intercept,
+    double *score_gradient, double *sums, unsigned char *seen, index_t *cols,
+    double *weighted_loss, double *intercept_gradient,
+) noexcept nogil:
+    """Score the batch's rows and add their gradient into ``sums``.
+
+    Row q's score gradient ``p - y`` goes to ``score_gradient[q]``; feature
+    j's gradient ``sum_i omega_i (p_i - y_i) x_ij`` to ``sums[2 j]`` and its
+    curvature sum ``sum_i omega_i x_ij^2`` to ``sums[2 j + 1]``. Adds the
+    rows' weighted loss to ``weighted_loss``. Returns the number of distinct
+    features, listed in ``cols``.
+    """
+    cdef Py_ssize_t q, lo, hi, nz, j, n_cols = 0
+    cdef double z, z_odd, w, g, x, loss = 0.0, g_b = 0.0
+    for q in range(batch.size):
+        if q + 2 < batch.size:
+            # Ask for the row after next while this one is computed.
+            PREFETCH(X_data + batch.start[q + 2])
+            PREFETCH(X_indices + batch.start[q + 2])
+        lo = batch.start[q]
+        hi = batch.stop[q]
+        # Two sums, so that each add need not wait for the one before.
+        z = 0.0
+        z_odd = 0.0
+        nz = lo
+        while nz + 1 < hi:
+            z += X_data[nz] * V[X_indices[nz]]
+            z_odd += X_data[nz + 1] * V[X_indices[nz + 1]]
+            nz += 2
+        if nz < hi:
+            z += X_data[nz] * V[X_indices[nz]]
+        z = (z + z_odd) * scale + intercept
+        loss += batch.weight[q] * loss_gradient(&z, batch.label[q], 1)
+        score_gradient[q] = z
+        w = batch.omega[q]
+        g = w * z
+        g_b += g
+        for nz in range(lo, hi):
+            j = X_indices[nz]
+            x = X_data[nz]
+            cols[n_cols] = <index_t>j
+            n_cols += 1 - seen[j]
+            seen[j] = 1
+            sums[2 * j] += x * g
+            sums[2 * j + 1] += w * x * x
+    weighted_loss[0] += loss
+    intercept_gradient[0] = g_b
+    return n_cols
+
+
+cdef double binary_caps(
+    Py_ssize_t n_cols, const index_t *cols, double *sums, double eta, double c
+) noexcept nogil:
+    """Cap each feature's rate at its Newton step; return the step's descent.
+
+    Turns ``sums[2 j]`` into feature j's step ``rate_j g_j`` and
+    ``sums[2 j + 1]`` into its rate ``min(eta, 1 / (c curvature_j))``, and
+    returns ``sum_j rate_j g_j^2``.
+    """
+    cdef Py_ssize_t l, j
+    cdef double h, rate, g, descent = 0.0
+    for l in range(n_cols):
+        j = cols[l]
+        h = c * sums[2 * j + 1]
+        rate = eta if h * eta <= 1.0 else 1.0 / h
+        g = sums[2 * j]
+        sums[2 * j] = rate * g
+        sums[2 * j + 1] = rate
+        descent += rate * g * g
+    return descent
+
+
+cdef double binary_curvature(
+    const Batch *batch, const floating *X_data, const index_t *X_indices,
+    const double *score_gradient, const double *sums, double intercept_step,
+) noexcept nogil:
+    """``sum_i omega_i p_i (1 - p_i) dz_i^2``: the curvature along the step.
+
+    ``dz_i = sum_j x_ij s_j + s_b`` is the change of row i's score, with the
+    steps ``s_j`` in ``sums[2 j]`` (after ``binary_caps``).
+    """
+    cdef Py_ssize_t q, nz
+    cdef double dz, p, curvature = 0.0
+    for q in range(batch.size):
+        dz = intercept_step
+        for nz in range(batch.start[q], batch.stop[q]):
+            dz += X_data[nz] * sums[2 * X_indices[nz]]
+        p = score_gradient[q] + batch.label[q]
+        curvature += batch.omega[q] * p * (1.0 - p) * dz * dz
+    return curvature
+
+
+cdef void binary_update(
+    Py_ssize_t n_cols, const index_t *cols, double *sums, unsigned char *seen,
+    floating *V, double *l1_applied, floating *U, double P, double damping,
+    double scale, double new_scale, double l1, double l2, double l1_total,
+) noexcept nogil:
+    """Move the batch's features by their damped steps; clear their sums.
+
+    As in the general update: ``W_j <- S(W_j - eta_j g_j, eta_j l1) / (1 +
+    eta_j l2)`` in units of V at the new scale. ``U`` is NULL when no
+    average is being recorded.
+    """
+    cdef Py_ssize_t l, j
+    cdef double eta_j, denominator, v
+    for l in range(n_cols):
+        j = cols[l]
+        eta_j = sums[2 * j + 1] * damping
+        denominator = (1.0 + eta_j * l2) * new_scale
+        v = (scale * V[j] - damping * sums[2 * j]) / denominator
+        if l1:
+            v = soft_threshold(v, l1 * eta_j / denominator)
+            l1_applied[j] = l1_total
+        if U != NULL:
+            # The stored (rounded) new weight, as in the general update.
+            U[j] += (<floating>v - V[j]) * P
+        V[j] = <floating>v
+        sums[2 * j] = 0.0
+        sums[2 * j + 1] = 0.0
+        seen[j] = 0
+
+
 def shared_rate_epoch(
     const floating[::1] data,
     const index_t[::1] indices,
@@ -267,36 +439,60 @@ def shared_rate_epoch(
     cdef double damping, new_scale, denominator, threshold, v, A, D
     cdef double row_squares, intercept_squares, p_max, A2, D2
 
+    # The binary step (see ``binary_rows``) keeps two doubles a feature. It is
+    # taken when they take no more memory than X, so that a fit stays within
+    # size(X) + 3 size(W) + a batch; a wide hashed feature space seen through
+    # a few rows (a partial_fit chunk, say) takes the general step instead.
+    cdef bint by_feature = K == 1 and (
+        2 * n_features * sizeof(double)
+        <= data.shape[0] * (sizeof(floating) + sizeof(index_t))
+    )
     for b in range(n_batches):
         m = batch_starts[b + 1] - batch_starts[b]
         largest = max(largest, m)
+        if by_feature:
+            continue
         nz = 0
         for p in range(batch_starts[b], batch_starts[b + 1]):
             r = order[p]
             nz += indptr[r + 1] - indptr[r]
         capacity = max(capacity, nz)
 
-    # Workspace. A batch's distinct columns are numbered 0..n_cols-1 in
-    # first-seen order; ``local_of[j]`` is j's number when ``cols`` agrees,
-    # which makes clearing the map between batches unnecessary (it starts at
-    # zeros so that every stale entry indexes within ``cols``). ``slot``
-    # holds the number of each non-zero of the batch, in visiting order, so
-    # that later passes need not look it up again.
-    # X's index type numbers them too: it holds nnz(X), so any batch's.
-    # Halving the width of these, when it can, keeps a batch's working set
-    # within the L2 cache.
+    # Workspace of the general step. A batch's distinct columns are
+    # numbered 0..n_cols-1 in first-seen order; ``local_of[j]`` is j's number
+    # when ``cols`` agrees, which makes clearing the map between batches
+    # unnecessary (it starts at zeros so that every stale entry indexes
+    # within ``cols``). ``slot`` holds the number of each non-zero of the
+    # batch, in visiting order, so that later passes need not look it up
+    # again. X's index type numbers them too: it holds nnz(X), so any
+    # batch's. Halving the width of these, when it can, keeps a batch's
+    # working set within the L2 cache.
     index_type = np.asarray(indices).dtype
-    cdef index_t[::1] local_of = np.zeros(n_features, dtype=index_type)
-    cdef index_t[::1] cols = np.empty(min(capacity, n_features), dtype=index_type)
-    cdef index_t[::1] slot = np.empty(capacity, dtype=index_type)
-    cdef double[:, ::1] grad = np.empty((min(capacity, n_features), K))
+    cdef Py_ssize_t n_local = 0 if by_feature else min(capacity, n_features)
+    cdef index_t[::1] local_of = np.zeros(0 if by_feature else n_features, dtype=index_type)
+    cdef index_t[::1] slot = np.empty(0 if by_feature else capacity, dtype=index_type)
+    cdef double[:, ::1] grad = np.empty((n_local, K))
     # Per column: the batch's curvature sum, then the column's rate.
-    cdef double[::1] rate = np.empty(min(capacity, n_features))
+    cdef double[::1] rate = np.empty(n_local)
     # Per column: rate * |gradient row|^2, its share of the descent.
-    cdef double[::1] share = np.empty(min(capacity, n_features))
-    cdef Py_ssize_t[::1] rows = np.empty(largest, dtype=np.intp)
-    cdef double[::1] omega = np.empty(largest)
+    cdef double[::1] share = np.empty(n_local)
     cdef double[::1] row_curvature = np.empty(largest)
+    # Workspace of the binary step, see ``binary_rows``. ``cols``
+    # lists the batch's distinct columns for both; the binary step writes
+    # one entry past its count.
+    cdef double[::1] sums = np.zeros(2 * n_features if by_feature else 0)
+    cdef unsigned char[::1] seen = np.zeros(n_features if by_feature else 0, dtype=np.uint8)
+    cdef index_t[::1] cols = np.empty(
+        n_features + 1 if by_feature else n_local, dtype=index_type
+    )
+    cdef Py_ssize_t[:, ::1] batch_rows = np.empty((3, largest), dtype=np.intp)
+    cdef double[:, ::1] batch_weights = np.empty((2, largest))
+    cdef Batch batch
+    batch.start = &batch_rows[0, 0]
+    batch.stop = &batch_rows[1, 0]
+    batch.label = &batch_rows[2, 0]
+    batch.weight = &batch_weights[0, 0]
+    batch.omega = &batch_weights[1, 0]
     cdef double[:, ::1] G = np.empty((largest, K))
     cdef double[::1] grad_b = np.empty(K)
     cdef double[::1] dz = np.empty(K)
@@ -306,7 +502,11 @@ def shared_rate_epoch(
     cdef const floating *X_data = &data[0] if data.shape[0] else NULL
     cdef const index_t *X_indices = &indices[0] if indices.shape[0] else NULL
     cdef floating *V_rows = &V[0, 0] if n_features else NULL
-    cdef double *grad_rows = &grad[0, 0]
+    cdef double *grad_rows = &grad[0, 0] if n_local else NULL
+    cdef double *sums_ptr = &sums[0] if sums.shape[0] else NULL
+    cdef unsigned char *seen_ptr = &seen[0] if seen.shape[0] else NULL
+    cdef index_t *cols_ptr = &cols[0] if cols.shape[0] else NULL
+    cdef floating *U_ptr
     cdef double *G_row
     cdef double *grad_row
     cdef floating *V_row
@@ -318,100 +518,107 @@ def shared_rate_epoch(
             for p in range(batch_starts[b], batch_starts[b + 1]):
                 r = order[p]
                 if sample_weight[r] != 0:
-                    rows[m] = r
+                    batch.start[m] = indptr[r]
+                    batch.stop[m] = indptr[r + 1]
+                    batch.label[m] = y[r]
+                    batch.weight[m] = sample_weight[r]
                     m += 1
             if m == 0:
                 continue
+            batch.size = m
             eta = batch_steps[b]
             omega_sum = 0.0
             for q in range(m):
-                omega[q] = sample_weight[rows[q]] / (m * mean_weight)
-                omega_sum += omega[q]
+                batch.omega[q] = batch.weight[q] / (m * mean_weight)
+                omega_sum += batch.omega[q]
             eta_b = min(eta, 1.0 / (c * omega_sum)) if fit_intercept else 0.0
 
             tic = seconds() if timed else 0.0
-            # One sweep per row: number its new columns (each pays the L1
-            # penalty it owes before it is read), score the row, take its
-            # loss and score gradient, and add its share to the weight
-            # gradient and the curvature sums while the row is in cache.
-            n_cols = 0
-            position = 0
-            for k in range(K):
-                grad_b[k] = 0.0
-            for q in range(m):
-                if q + 2 < m:
-                    # Shuffled rows are scattered over X: ask for the row
-                    # after next while this one is computed.
-                    PREFETCH(X_data + indptr[rows[q + 2]])
-                    PREFETCH(X_indices + indptr[rows[q + 2]])
-                r = rows[q]
-                lo = indptr[r]
-                hi = indptr[r + 1]
-                G_row = &G[q, 0]
-                z = 0.0
+            # U_ptr: where the update records the average, if it does.
+            U_ptr = &U[0, 0] if has_average and average_total and n_features else NULL
+            if by_feature:
+                if l1:
+                    pay_owed_l1(&batch, X_indices, V_rows, &l1_applied[0],
+                                l1_total, U_ptr, P)
+                n_cols = binary_rows(
+                    &batch, X_data, X_indices, V_rows, scale, intercept[0],
+                    &G[0, 0], sums_ptr, seen_ptr, cols_ptr,
+                    &weighted_loss, &grad_b[0],
+                )
+                tic = lap(timed, tic, &phase[0])
+                descent = eta_b * grad_b[0] * grad_b[0]
+                descent += binary_caps(n_cols, cols_ptr, sums_ptr, eta, c)
+                tic = lap(timed, tic, &phase[1])
+                # A Cauchy-Schwarz bound (below) would cost what the exact
+                # curvature costs with one output: a pass over the batch.
+                curvature = binary_curvature(
+                    &batch, X_data, X_indices, &G[0, 0], sums_ptr,
+                    eta_b * grad_b[0],
+                )
+            else:
+                # One sweep per row: number its new columns (each pays the
+                # L1 penalty it owes before it is read), score the row, take
+                # its loss and score gradient, and add its share to the
+                # weight gradient and the curvature sums while the row is in
+                # cache.
+                n_cols = 0
+                position = 0
                 for k in range(K):
-                    G_row[k] = 0.0
-                for nz in range(lo, hi):
-                    j = X_indices[nz]
-                    l = local_of[j]
-                    if l >= n_cols or cols[l] != j:
-                        l = n_cols
-                        n_cols += 1
-                        local_of[j] = l
-                        cols[l] = j
-                        if K == 1:
-                            rate[l] = 0.0
-                            grad_rows[l] = 0.0
-                        owed = l1_total - l1_applied[j] if l1 else 0.0
-                        if owed > 0:
-                            for k in range(K):
-                                v = soft_threshold(V_rows[j * K + k], owed)
-                                if has_average and average_total:
-                                    U[j, k] += (v - V_rows[j * K + k]) * P
-                                V_rows[j * K + k] = v
-                            l1_applied[j] = l1_total
-                        # The row that numbers a column is the first to
-                        # add to its gradient: it stores instead, which
-                        # spares zeroing K numbers a column each batch. ~l
-                        # marks the non-zero that does.
-                        slot[position + nz - lo] = ~l if K > 1 else l
-                    else:
-                        slot[position + nz - lo] = l
-                    x = X_data[nz]
-                    if K == 1:
-                        # A register, not memory, accumulates one output.
-                        z += x * V_rows[j]
-                    else:
-                        axpy(K, x, V_rows + j * K, G_row)
-                if K == 1:
-                    G_row[0] = z
-                for k in range(K):
-                    G_row[k] = G_row[k] * scale + intercept[k]
-                weighted_loss += sample_weight[r] * loss_gradient(G_row, y[r], K)
-                w = omega[q]
-                for k in range(K):
-                    grad_b[k] += w * G_row[k]
-                if K > 1:
+                    grad_b[k] = 0.0
+                for q in range(m):
+                    if q + 2 < m:
+                        # Ask for the row after next while this one is
+                        # computed.
+                        PREFETCH(X_data + batch.start[q + 2])
+                        PREFETCH(X_indices + batch.start[q + 2])
+                    lo = batch.start[q]
+                    hi = batch.stop[q]
+                    G_row = &G[q, 0]
+                    for k in range(K):
+                        G_row[k] = 0.0
+                    for nz in range(lo, hi):
+                        j = X_indices[nz]
+                        l = local_of[j]
+                        if l >= n_cols or cols[l] != j:
+                            l = n_cols
+                            n_cols += 1
+                            local_of[j] = l
+                            cols[l] = j
+                            owed = l1_total - l1_applied[j] if l1 else 0.0
+                            if owed > 0:
+                                for k in range(K):
+                                    v = soft_threshold(V_rows[j * K + k], owed)
+                                    if has_average and average_total:
+                                        U[j, k] += (v - V_rows[j * K + k]) * P
+                                    V_rows[j * K + k] = v
+                                l1_applied[j] = l1_total
+                            # The row that numbers a column is the first to
+                            # add to its gradient: it stores instead, which
+                            # spares zeroing K numbers a column each batch.
+                            # ~l marks the non-zero that does.
+                            slot[position + nz - lo] = ~l
+                        else:
+                            slot[position + nz - lo] = l
+                        axpy(K, X_data[nz], V_rows + j * K, G_row)
+                    for k in range(K):
+                        G_row[k] = G_row[k] * scale + intercept[k]
+                    weighted_loss += batch.weight[q] * loss_gradient(
+                        G_row, batch.label[q], K
+                    )
+                    w = batch.omega[q]
+                    for k in range(K):
+                        grad_b[k] += w * G_row[k]
                     # Bound of the row's Hessian, diag(p) - p p^T: below
                     # diag(p), so at most max_k p_k; a variance, so at most
-                    # sum_k p_k (d_k - d_k*)^2 <= 2 (1 - max_k p_k) |d|^2; and
-                    # at most c. Much below c at the start (p near uniform)
-                    # and for confident rows. (Rounding can put p_max a hair
-                    # above 1, hence the 0.)
-                    p_max = 0.0
-                    for k in range(K):
-                        p_max = max(p_max, G_row[k] + (k == y[r]))
-                    row_curvature[q] = max(0.0, min(c, p_max, 2.0 * (1.0 - p_max)))
-                if K == 1:
-                    # Its own loop: the general one's inner loop over the
-                    # outputs costs more than the arithmetic when K = 1.
-                    g = w * G_row[0]
-                    for nz in range(lo, hi):
-                        x = X_data[nz]
-                        l = slot[position + nz - lo]
-                        rate[l] += w * x * x
-                        grad_rows[l] += x * g
-                else:
+                    # sum_k p_k (d_k - d_k*)^2 <= 2 (1 - max_k p_k) |d|^2;
+                    # and at most c. Much below c at the start (p near
+                    # uniform) and for confident rows. (Rounding can put
+                    # p_max a hair above 1, hence the 0.)
+                    if K > 1:
+                        p_max = 0.0
+                        for k in range(K):
+                            p_max = max(p_max, G_row[k] + (k == batch.label[q]))
+                        row_curvature[q] = max(0.0, min(c, p_max, 2.0 * (1.0 - p_max)))
                     for nz in range(lo, hi):
                         x = X_data[nz]
                         l = slot[position + nz - lo]
@@ -423,79 +630,73 @@ def shared_rate_epoch(
                         else:
                             rate[l] += w * x * x
                             axpy_double(K, w * x, G_row, grad_rows + l * K)
-                position += hi - lo
-
-            tic = lap(timed, tic, &phase[0])
-            # Per-coordinate Newton caps. <G, X step> = sum_j rate_j |g_j|^2,
-            # so the step's first-order descent needs no pass over X.
-            intercept_squares = 0.0
-            for k in range(K):
-                intercept_squares += grad_b[k] * grad_b[k]
-            descent = eta_b * intercept_squares
-            for l in range(n_cols):
-                h = c * rate[l]  # the curvature sum, then the rate
-                rate[l] = eta if h * eta <= 1.0 else 1.0 / h
-                row_squares = 0.0
-                for k in range(K):
-                    row_squares += grad_rows[l * K + k] * grad_rows[l * K + k]
-                share[l] = rate[l] * row_squares
-                descent += share[l]
-
-            tic = lap(timed, tic, &phase[1])
-            # Damping. The step changes row i's scores by dz_i =
-            # sum_j x_ij s_j + s_b (s_j = rate_j g_j), and by Cauchy-Schwarz
-            # |dz_i|^2 <= A_i D_i with A_i = sum_j rate_j x_ij^2 + eta_b and
-            # D_i = sum_j share_j + eta_b |g_b|^2, or <= A2_i D2_i with A2_i =
-            # sum_j x_ij^2 + 1 and D2_i = sum_j |s_j|^2 + |s_b|^2. With the
-            # row's Hessian bound, sum_i omega_i f_i min(A D, A2 D2) bounds the
-            # curvature along the step; when it is within the descent the
-            # Newton factor is >= 1 and the exact curvature (K numbers per
-            # non-zero) is not needed: from the fifth epoch of a text fit on,
-            # it rarely is. With one output the exact curvature costs what
-            # the bound does, so it is always taken.
-            bound = 0.0
-            position = 0
-            for q in range(m if K > 1 else 0):
-                r = rows[q]
-                lo = indptr[r]
-                hi = indptr[r + 1]
-                A = eta_b
-                D = eta_b * intercept_squares
-                A2 = 1.0
-                D2 = eta_b * eta_b * intercept_squares
-                for nz in range(lo, hi):
-                    x = X_data[nz]
-                    l = slot[position + nz - lo]
-                    A += rate[l] * x * x
-                    D += share[l]
-                    A2 += x * x
-                    D2 += rate[l] * share[l]
-                bound += omega[q] * row_curvature[q] * min(A * D, A2 * D2)
-                position += hi - lo
-            damping = 1.0
-            if K == 1 or bound > descent:
-                curvature = 0.0
-                position = 0
-                for q in range(m):
-                    r = rows[q]
-                    lo = indptr[r]
-                    hi = indptr[r + 1]
-                    for k in range(K):
-                        dz[k] = eta_b * grad_b[k]
-                    dz_0 = dz[0]
-                    for nz in range(lo, hi):
-                        l = slot[position + nz - lo]
-                        x_rate = X_data[nz] * rate[l]
-                        if K == 1:
-                            dz_0 += x_rate * grad_rows[l]
-                        else:
-                            axpy_double(K, x_rate, grad_rows + l * K, &dz[0])
-                    if K == 1:
-                        dz[0] = dz_0
-                    curvature += omega[q] * curvature_along(&G[q, 0], y[r], &dz[0], K)
                     position += hi - lo
-                if descent < curvature:
-                    damping = descent / curvature
+
+                tic = lap(timed, tic, &phase[0])
+                # Per-coordinate Newton caps. <G, X step> = sum_j rate_j
+                # |g_j|^2, so the step's first-order descent needs no pass
+                # over X.
+                intercept_squares = 0.0
+                for k in range(K):
+                    intercept_squares += grad_b[k] * grad_b[k]
+                descent = eta_b * intercept_squares
+                for l in range(n_cols):
+                    h = c * rate[l]  # the curvature sum, then the rate
+                    rate[l] = eta if h * eta <= 1.0 else 1.0 / h
+                    row_squares = 0.0
+                    for k in range(K):
+                        row_squares += grad_rows[l * K + k] * grad_rows[l * K + k]
+                    share[l] = rate[l] * row_squares
+                    descent += share[l]
+
+                tic = lap(timed, tic, &phase[1])
+                # Damping. The step changes row i's scores by dz_i =
+                # sum_j x_ij s_j + s_b (s_j = rate_j g_j), and by
+                # Cauchy-Schwarz |dz_i|^2 <= A_i D_i with A_i = sum_j rate_j
+                # x_ij^2 + eta_b and D_i = sum_j share_j + eta_b |g_b|^2, or
+                # <= A2_i D2_i with A2_i = sum_j x_ij^2 + 1 and D2_i = sum_j
+                # |s_j|^2 + |s_b|^2. With the row's Hessian bound, sum_i
+                # omega_i f_i min(A D, A2 D2) bounds the curvature along the
+                # step; when it is within the descent the Newton factor is
+                # >= 1 and the exact curvature (K numbers per non-zero) is
+                # not needed: from the fifth epoch of a text fit on, it
+                # rarely is. With one output the exact curvature costs what
+                # the bound does, so it is always taken.
+                bound = 0.0
+                position = 0
+                for q in range(m if K > 1 else 0):
+                    lo = batch.start[q]
+                    hi = batch.stop[q]
+                    A = eta_b
+                    D = eta_b * intercept_squares
+                    A2 = 1.0
+                    D2 = eta_b * eta_b * intercept_squares
+                    for nz in range(lo, hi):
+                        x = X_data[nz]
+                        l = slot[position + nz - lo]
+                        A += rate[l] * x * x
+                        D += share[l]
+                        A2 += x * x
+                        D2 += rate[l] * share[l]
+                    bound += batch.omega[q] * row_curvature[q] * min(A * D, A2 * D2)
+                    position += hi - lo
+                curvature = 0.0
+                if K == 1 or bound > descent:
+                    position = 0
+                    for q in range(m):
+                        lo = batch.start[q]
+                        hi = batch.stop[q]
+                        for k in range(K):
+                            dz[k] = eta_b * grad_b[k]
+                        for nz in range(lo, hi):
+                            l = slot[position + nz - lo]
+                            axpy_double(K, X_data[nz] * rate[l],
+                                        grad_rows + l * K, &dz[0])
+                        curvature += batch.omega[q] * curvature_along(
+                            &G[q, 0], batch.label[q], &dz[0], K
+                        )
+                        position += hi - lo
+            damping = descent / curvature if descent < curvature else 1.0
             eta *= damping
             eta_b *= damping
 
@@ -505,9 +706,13 @@ def shared_rate_epoch(
             new_scale = scale / (1.0 + eta * l2)
             if l1:
                 l1_total += eta * l1 / scale
-            for l in range(n_cols):
+            if by_feature:
+                binary_update(n_cols, cols_ptr, sums_ptr, seen_ptr, V_rows,
+                              &l1_applied[0], U_ptr, P, damping, scale,
+                              new_scale, l1, l2, l1_total)
+            for l in range(0 if by_feature else n_cols):
                 j = cols[l]
-                if K > 1 and l + 4 < n_cols:
+                if l + 4 < n_cols:
                     # The rows of V are scattered and K wide: fetch the one
                     # four columns ahead while this one is updated.
                     V_row = V_rows + cols[l + 4] * K

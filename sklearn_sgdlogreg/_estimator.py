@@ -507,7 +507,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _count_and_weigh_classes(self, sample_weight, y_index):
         """Count the classes of the weighted rows; multiply in class_weight."""
-        np.add.at(self._class_counts, y_index[sample_weight > 0], 1)
+        self._class_counts += np.bincount(
+            y_index[sample_weight > 0], minlength=self._class_counts.size
+        )
         if self.class_weight is None:
             return sample_weight
         return sample_weight * self._class_weights(y_index)[y_index]

@@ -107,6 +107,47 @@ def test_lazy_solver_equals_the_eager_update_rule(
         assert (clf.coef_ == 0).sum() == (coef == 0).sum() > 0
 
 
+@pytest.mark.parametrize(
+    "penalty, l1_ratio", [("l2", 0.0), ("l1", 1.0), ("elasticnet", 0.4)]
+)
+@pytest.mark.parametrize("batch_size", [1, 7])
+def test_binary_steps_by_feature_and_by_numbered_column_agree(
+    penalty, l1_ratio, batch_size
+):
+    """The binary step keeps two doubles a feature, so it is taken only when
+    X takes more memory than that; empty columns that make X the smaller
+    send the same problem through the general step. Both follow the eager
+    rule, and they agree on the average, with its lazily paid L1."""
+    X, y, sample_weight = _problem(2)
+    X_wide = sp.hstack([X, sp.csr_matrix((X.shape[0], 200))], format="csr")
+    assert 16 * X.shape[1] <= X.data.nbytes + X.indices.nbytes
+    assert 16 * X_wide.shape[1] > X_wide.data.nbytes + X_wide.indices.nbytes
+    alpha, n_epochs = 0.1, 3
+    coef, intercept, _, _ = minibatch_descent(
+        X_wide, y, sample_weight, 1, alpha=alpha, l1_ratio=l1_ratio,
+        batch_size=batch_size, n_epochs=n_epochs, rate=_optimal_rate(alpha),
+    )  # fmt: skip
+    params = dict(
+        penalty=penalty, l1_ratio=l1_ratio, alpha=alpha, batch_size=batch_size,
+        max_iter=n_epochs, tol=None, shuffle=False,
+    )  # fmt: skip
+    wide = SGDLogisticRegression(**params).fit(X_wide, y, sample_weight=sample_weight)
+    np.testing.assert_allclose(wide.coef_, coef, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(wide.intercept_, intercept, rtol=1e-9, atol=1e-12)
+
+    by_feature = SGDLogisticRegression(average=5, **params).fit(
+        X, y, sample_weight=sample_weight
+    )
+    wide = SGDLogisticRegression(average=5, **params).fit(
+        X_wide, y, sample_weight=sample_weight
+    )
+    np.testing.assert_allclose(
+        wide.coef_[:, : X.shape[1]], by_feature.coef_, rtol=1e-9, atol=1e-12
+    )
+    assert not wide.coef_[:, X.shape[1] :].any()
+    np.testing.assert_allclose(wide.intercept_, by_feature.intercept_, rtol=1e-9)
+
+
 @pytest.mark.parametrize("average", [True, 50])
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_average_is_the_average_of_the_iterates(average, n_classes):
