@@ -203,6 +203,50 @@ cdef struct Batch:
     Py_ssize_t *label  # its class index
     double *weight  # its sample weight
     double *omega  # weight / (size * mean weight): its share of the gradient
+    double omega_sum
+
+
+cdef Py_ssize_t gather_batch(
+    Batch *batch, const Py_ssize_t *order, Py_ssize_t first, Py_ssize_t end,
+    const index_t *indptr, const Py_ssize_t *y, const double *sample_weight,
+    double mean_weight,
+) noexcept nogil:
+    """Gather the rows ``order[first:end]`` of non-zero weight; return how many.
+
+    Zero-weight rows are skipped as if absent.
+    """
+    cdef Py_ssize_t p, r, q, m = 0
+    for p in range(first, end):
+        r = order[p]
+        if sample_weight[r] != 0:
+            batch.start[m] = indptr[r]
+            batch.stop[m] = indptr[r + 1]
+            batch.label[m] = y[r]
+            batch.weight[m] = sample_weight[r]
+            m += 1
+    batch.size = m
+    batch.omega_sum = 0.0
+    for q in range(m):
+        batch.omega[q] = batch.weight[q] / (m * mean_weight)
+        batch.omega_sum += batch.omega[q]
+    return m
+
+
+cdef void fold_scale(
+    floating *V, double *l1_applied, Py_ssize_t n_features, Py_ssize_t K,
+    double scale,
+) noexcept nogil:
+    """Multiply the scale factor into V (and the L1 it has paid, in its units).
+
+    The caller then sets the scale to 1 and multiplies the L1 total by the
+    old scale and divides the average's P by it. (Scalars by value: a
+    pointer to the loop's scale would keep it out of registers.)
+    """
+    cdef Py_ssize_t j, k
+    for j in range(n_features):
+        for k in range(K):
+            V[j * K + k] *= scale
+        l1_applied[j] *= scale
 
 
 cdef inline void prefetch_row(
@@ -261,15 +305,15 @@ cdef Py_ssize_t binary_rows(
     const Batch *batch, const floating *X_data, const index_t *X_indices,
     const floating *V, double scale, double intercept,
     double *score_gradient, double *sums, unsigned char *seen, index_t *cols,
-    double *weighted_loss, double *intercept_gradient,
+    double *totals,
 ) noexcept nogil:
     """Score the batch's rows and add their gradient into ``sums``.
 
     Row q's score gradient ``p - y`` goes to ``score_gradient[q]``; feature
     j's gradient ``sum_i omega_i (p_i - y_i) x_ij`` to ``sums[2 j]`` and its
-    curvature sum ``sum_i omega_i x_ij^2`` to ``sums[2 j + 1]``. Adds the
-    rows' weighted loss to ``weighted_loss``. Returns the number of distinct
-    features, listed in ``cols``.
+    curvature sum ``sum_i omega_i x_ij^2`` to ``sums[2 j + 1]``. ``totals``
+    gets the rows' weighted loss and the intercept's gradient. Returns the
+    number of distinct features, listed in ``cols``.
     """
     cdef Py_ssize_t q, lo, hi, nz, j, n_cols = 0
     cdef double z, z_odd, w, g, x, loss = 0.0, g_b = 0.0
@@ -301,8 +345,8 @@ cdef Py_ssize_t binary_rows(
             seen[j] = 1
             sums[2 * j] += x * g
             sums[2 * j + 1] += w * x * x
-    weighted_loss[0] += loss
-    intercept_gradient[0] = g_b
+    totals[0] = loss
+    totals[1] = g_b
     return n_cols
 
 
@@ -376,6 +420,18 @@ cdef void binary_update(
         sums[2 * j] = 0.0
         sums[2 * j + 1] = 0.0
         seen[j] = 0
+
+
+cdef store_scalars(
+    state, double scale, Py_ssize_t t, double l1_total, double P,
+    Py_ssize_t average_total, double *phase,
+):
+    """Write an epoch's scalars back into the ``SolverState``."""
+    state.scale, state.t, state.l1_total = scale, t, l1_total
+    if state.phase_seconds is not None:
+        state.phase_seconds += [phase[0], phase[1], phase[2], phase[3]]
+    if state.average is not None:
+        state.average.P, state.average.total = P, average_total
 
 
 def shared_rate_epoch(
@@ -458,27 +514,16 @@ def shared_rate_epoch(
     cdef double damping, new_scale, denominator, threshold, v, A, D
     cdef double row_squares, intercept_squares, p_max, A2, D2
 
-    # The binary step (see ``binary_rows``) keeps two doubles a feature. It is
-    # taken when they take no more memory than X, so that a fit stays within
-    # size(X) + 3 size(W) + a batch; a wide hashed feature space seen through
-    # a few rows (a partial_fit chunk, say) takes the general step instead.
-    cdef bint by_feature = K == 1 and (
-        2 * n_features * sizeof(double)
-        <= data.shape[0] * (sizeof(floating) + sizeof(index_t))
-    )
     for b in range(n_batches):
         m = batch_starts[b + 1] - batch_starts[b]
         largest = max(largest, m)
-        if by_feature:
-            continue
         nz = 0
         for p in range(batch_starts[b], batch_starts[b + 1]):
             r = order[p]
             nz += indptr[r + 1] - indptr[r]
         capacity = max(capacity, nz)
 
-    # Workspace of the general step. A batch's distinct columns are
-    # numbered 0..n_cols-1 in first-seen order; ``local_of[j]`` is j's number
+    # Workspace. A batch's distinct columns are numbered 0..n_cols-1 in first-seen order; ``local_of[j]`` is j's number
     # when ``cols`` agrees, which makes clearing the map between batches
     # unnecessary (it starts at zeros so that every stale entry indexes
     # within ``cols``). ``slot`` holds the number of each non-zero of the
@@ -487,23 +532,16 @@ def shared_rate_epoch(
     # batch's. Halving the width of these, when it can, keeps a batch's
     # working set within the L2 cache.
     index_type = np.asarray(indices).dtype
-    cdef Py_ssize_t n_local = 0 if by_feature else min(capacity, n_features)
-    cdef index_t[::1] local_of = np.zeros(0 if by_feature else n_features, dtype=index_type)
-    cdef index_t[::1] slot = np.empty(0 if by_feature else capacity, dtype=index_type)
+    cdef Py_ssize_t n_local = min(capacity, n_features)
+    cdef index_t[::1] local_of = np.zeros(n_features, dtype=index_type)
+    cdef index_t[::1] cols = np.empty(n_local, dtype=index_type)
+    cdef index_t[::1] slot = np.empty(capacity, dtype=index_type)
     cdef double[:, ::1] grad = np.empty((n_local, K))
     # Per column: the batch's curvature sum, then the column's rate.
     cdef double[::1] rate = np.empty(n_local)
     # Per column: rate * |gradient row|^2, its share of the descent.
     cdef double[::1] share = np.empty(n_local)
     cdef double[::1] row_curvature = np.empty(largest)
-    # Workspace of the binary step, see ``binary_rows``. ``cols``
-    # lists the batch's distinct columns for both; the binary step writes
-    # one entry past its count.
-    cdef double[::1] sums = np.zeros(2 * n_features if by_feature else 0)
-    cdef unsigned char[::1] seen = np.zeros(n_features if by_feature else 0, dtype=np.uint8)
-    cdef index_t[::1] cols = np.empty(
-        n_features + 1 if by_feature else n_local, dtype=index_type
-    )
     cdef Py_ssize_t[:, ::1] batch_rows = np.empty((3, largest), dtype=np.intp)
     cdef double[:, ::1] batch_weights = np.empty((2, largest))
     cdef Batch batch
@@ -522,215 +560,176 @@ def shared_rate_epoch(
     cdef const index_t *X_indices = &indices[0] if indices.shape[0] else NULL
     cdef floating *V_rows = &V[0, 0] if n_features else NULL
     cdef double *grad_rows = &grad[0, 0] if n_local else NULL
-    cdef double *sums_ptr = &sums[0] if sums.shape[0] else NULL
-    cdef unsigned char *seen_ptr = &seen[0] if seen.shape[0] else NULL
-    cdef index_t *cols_ptr = &cols[0] if cols.shape[0] else NULL
-    cdef floating *U_ptr
     cdef double *G_row
     cdef double *grad_row
     cdef floating *V_row
 
+    cdef const Py_ssize_t *order_ptr = &order[0] if order.shape[0] else NULL
+    cdef const Py_ssize_t *y_ptr = &y[0] if y.shape[0] else NULL
+    cdef const double *weight_ptr = &sample_weight[0] if sample_weight.shape[0] else NULL
     cdef double tic
     with nogil:
         for b in range(n_batches):
-            m = 0
-            for p in range(batch_starts[b], batch_starts[b + 1]):
-                r = order[p]
-                if sample_weight[r] != 0:
-                    batch.start[m] = indptr[r]
-                    batch.stop[m] = indptr[r + 1]
-                    batch.label[m] = y[r]
-                    batch.weight[m] = sample_weight[r]
-                    m += 1
+            m = gather_batch(
+                &batch, order_ptr, batch_starts[b], batch_starts[b + 1],
+                &indptr[0], y_ptr, weight_ptr, mean_weight,
+            )
             if m == 0:
                 continue
-            batch.size = m
             eta = batch_steps[b]
-            omega_sum = 0.0
-            for q in range(m):
-                batch.omega[q] = batch.weight[q] / (m * mean_weight)
-                omega_sum += batch.omega[q]
-            eta_b = min(eta, 1.0 / (c * omega_sum)) if fit_intercept else 0.0
-
+            eta_b = min(eta, 1.0 / (c * batch.omega_sum)) if fit_intercept else 0.0
             tic = seconds() if timed else 0.0
-            # U_ptr: where the update records the average, if it does.
-            U_ptr = &U[0, 0] if has_average and average_total and n_features else NULL
-            if by_feature:
-                if l1:
-                    pay_owed_l1(&batch, X_indices, V_rows, &l1_applied[0],
-                                l1_total, U_ptr, P)
-                n_cols = binary_rows(
-                    &batch, X_data, X_indices, V_rows, scale, intercept[0],
-                    &G[0, 0], sums_ptr, seen_ptr, cols_ptr,
-                    &weighted_loss, &grad_b[0],
-                )
-                tic = lap(timed, tic, &phase[0])
-                descent = eta_b * grad_b[0] * grad_b[0]
-                descent += binary_caps(n_cols, cols_ptr, sums_ptr, eta, c)
-                tic = lap(timed, tic, &phase[1])
-                # A Cauchy-Schwarz bound (below) would cost what the exact
-                # curvature costs with one output: a pass over the batch.
-                curvature = binary_curvature(
-                    &batch, X_data, X_indices, &G[0, 0], sums_ptr,
-                    eta_b * grad_b[0],
-                )
-            else:
-                # One sweep per row: number its new columns (each pays the
-                # L1 penalty it owes before it is read), score the row, take
-                # its loss and score gradient, and add its share to the
-                # weight gradient and the curvature sums while the row is in
-                # cache.
-                n_cols = 0
-                position = 0
+            # One sweep per row: number its new columns (each pays the
+            # L1 penalty it owes before it is read), score the row, take
+            # its loss and score gradient, and add its share to the
+            # weight gradient and the curvature sums while the row is in
+            # cache.
+            n_cols = 0
+            position = 0
+            for k in range(K):
+                grad_b[k] = 0.0
+            for q in range(m):
+                if q + 2 < m:
+                    # Ask for the row after next while this one is
+                    # computed (its K outputs take longer than the
+                    # binary step's one: no need to ask further ahead).
+                    PREFETCH(X_data + batch.start[q + 2])
+                    PREFETCH(X_indices + batch.start[q + 2])
+                lo = batch.start[q]
+                hi = batch.stop[q]
+                G_row = &G[q, 0]
                 for k in range(K):
-                    grad_b[k] = 0.0
+                    G_row[k] = 0.0
+                for nz in range(lo, hi):
+                    j = X_indices[nz]
+                    l = local_of[j]
+                    if l >= n_cols or cols[l] != j:
+                        l = n_cols
+                        n_cols += 1
+                        local_of[j] = l
+                        cols[l] = j
+                        owed = l1_total - l1_applied[j] if l1 else 0.0
+                        if owed > 0:
+                            for k in range(K):
+                                v = soft_threshold(V_rows[j * K + k], owed)
+                                if has_average and average_total:
+                                    U[j, k] += (v - V_rows[j * K + k]) * P
+                                V_rows[j * K + k] = v
+                            l1_applied[j] = l1_total
+                        # The row that numbers a column is the first to
+                        # add to its gradient: it stores instead, which
+                        # spares zeroing K numbers a column each batch.
+                        # ~l marks the non-zero that does.
+                        slot[position + nz - lo] = ~l
+                    else:
+                        slot[position + nz - lo] = l
+                    axpy(K, X_data[nz], V_rows + j * K, G_row)
+                for k in range(K):
+                    G_row[k] = G_row[k] * scale + intercept[k]
+                weighted_loss += batch.weight[q] * loss_gradient(
+                    G_row, batch.label[q], K
+                )
+                w = batch.omega[q]
+                for k in range(K):
+                    grad_b[k] += w * G_row[k]
+                # Bound of the row's Hessian, diag(p) - p p^T: below
+                # diag(p), so at most max_k p_k; a variance, so at most
+                # sum_k p_k (d_k - d_k*)^2 <= 2 (1 - max_k p_k) |d|^2;
+                # and at most c. Much below c at the start (p near
+                # uniform) and for confident rows. (Rounding can put
+                # p_max a hair above 1, hence the 0.)
+                if K > 1:
+                    p_max = 0.0
+                    for k in range(K):
+                        p_max = max(p_max, G_row[k] + (k == batch.label[q]))
+                    row_curvature[q] = max(0.0, min(c, p_max, 2.0 * (1.0 - p_max)))
+                for nz in range(lo, hi):
+                    x = X_data[nz]
+                    l = slot[position + nz - lo]
+                    if l < 0:
+                        l = ~l
+                        slot[position + nz - lo] = l
+                        rate[l] = w * x * x
+                        scale_into(K, w * x, G_row, grad_rows + l * K)
+                    else:
+                        rate[l] += w * x * x
+                        axpy_double(K, w * x, G_row, grad_rows + l * K)
+                position += hi - lo
+
+            tic = lap(timed, tic, &phase[0])
+            # Per-coordinate Newton caps. <G, X step> = sum_j rate_j
+            # |g_j|^2, so the step's first-order descent needs no pass
+            # over X.
+            intercept_squares = 0.0
+            for k in range(K):
+                intercept_squares += grad_b[k] * grad_b[k]
+            descent = eta_b * intercept_squares
+            for l in range(n_cols):
+                h = c * rate[l]  # the curvature sum, then the rate
+                rate[l] = eta if h * eta <= 1.0 else 1.0 / h
+                row_squares = 0.0
+                for k in range(K):
+                    row_squares += grad_rows[l * K + k] * grad_rows[l * K + k]
+                share[l] = rate[l] * row_squares
+                descent += share[l]
+
+            tic = lap(timed, tic, &phase[1])
+            # Damping. The step changes row i's scores by dz_i =
+            # sum_j x_ij s_j + s_b (s_j = rate_j g_j), and by
+            # Cauchy-Schwarz |dz_i|^2 <= A_i D_i with A_i = sum_j rate_j
+            # x_ij^2 + eta_b and D_i = sum_j share_j + eta_b |g_b|^2, or
+            # <= A2_i D2_i with A2_i = sum_j x_ij^2 + 1 and D2_i = sum_j
+            # |s_j|^2 + |s_b|^2. With the row's Hessian bound, sum_i
+            # omega_i f_i min(A D, A2 D2) bounds the curvature along the
+            # step; when it is within the descent the Newton factor is
+            # >= 1 and the exact curvature (K numbers per non-zero) is
+            # not needed: from the fifth epoch of a text fit on, it
+            # rarely is. With one output the exact curvature costs what
+            # the bound does, so it is always taken.
+            bound = 0.0
+            position = 0
+            for q in range(m if K > 1 else 0):
+                lo = batch.start[q]
+                hi = batch.stop[q]
+                A = eta_b
+                D = eta_b * intercept_squares
+                A2 = 1.0
+                D2 = eta_b * eta_b * intercept_squares
+                for nz in range(lo, hi):
+                    x = X_data[nz]
+                    l = slot[position + nz - lo]
+                    A += rate[l] * x * x
+                    D += share[l]
+                    A2 += x * x
+                    D2 += rate[l] * share[l]
+                bound += batch.omega[q] * row_curvature[q] * min(A * D, A2 * D2)
+                position += hi - lo
+            curvature = 0.0
+            if K == 1 or bound > descent:
+                position = 0
                 for q in range(m):
-                    if q + 2 < m:
-                        # Ask for the row after next while this one is
-                        # computed (its K outputs take longer than the
-                        # binary step's one: no need to ask further ahead).
-                        PREFETCH(X_data + batch.start[q + 2])
-                        PREFETCH(X_indices + batch.start[q + 2])
                     lo = batch.start[q]
                     hi = batch.stop[q]
-                    G_row = &G[q, 0]
                     for k in range(K):
-                        G_row[k] = 0.0
+                        dz[k] = eta_b * grad_b[k]
                     for nz in range(lo, hi):
-                        j = X_indices[nz]
-                        l = local_of[j]
-                        if l >= n_cols or cols[l] != j:
-                            l = n_cols
-                            n_cols += 1
-                            local_of[j] = l
-                            cols[l] = j
-                            owed = l1_total - l1_applied[j] if l1 else 0.0
-                            if owed > 0:
-                                for k in range(K):
-                                    v = soft_threshold(V_rows[j * K + k], owed)
-                                    if has_average and average_total:
-                                        U[j, k] += (v - V_rows[j * K + k]) * P
-                                    V_rows[j * K + k] = v
-                                l1_applied[j] = l1_total
-                            # The row that numbers a column is the first to
-                            # add to its gradient: it stores instead, which
-                            # spares zeroing K numbers a column each batch.
-                            # ~l marks the non-zero that does.
-                            slot[position + nz - lo] = ~l
-                        else:
-                            slot[position + nz - lo] = l
-                        axpy(K, X_data[nz], V_rows + j * K, G_row)
-                    for k in range(K):
-                        G_row[k] = G_row[k] * scale + intercept[k]
-                    weighted_loss += batch.weight[q] * loss_gradient(
-                        G_row, batch.label[q], K
+                        l = slot[position + nz - lo]
+                        axpy_double(K, X_data[nz] * rate[l],
+                                    grad_rows + l * K, &dz[0])
+                    curvature += batch.omega[q] * curvature_along(
+                        &G[q, 0], batch.label[q], &dz[0], K
                     )
-                    w = batch.omega[q]
-                    for k in range(K):
-                        grad_b[k] += w * G_row[k]
-                    # Bound of the row's Hessian, diag(p) - p p^T: below
-                    # diag(p), so at most max_k p_k; a variance, so at most
-                    # sum_k p_k (d_k - d_k*)^2 <= 2 (1 - max_k p_k) |d|^2;
-                    # and at most c. Much below c at the start (p near
-                    # uniform) and for confident rows. (Rounding can put
-                    # p_max a hair above 1, hence the 0.)
-                    if K > 1:
-                        p_max = 0.0
-                        for k in range(K):
-                            p_max = max(p_max, G_row[k] + (k == batch.label[q]))
-                        row_curvature[q] = max(0.0, min(c, p_max, 2.0 * (1.0 - p_max)))
-                    for nz in range(lo, hi):
-                        x = X_data[nz]
-                        l = slot[position + nz - lo]
-                        if l < 0:
-                            l = ~l
-                            slot[position + nz - lo] = l
-                            rate[l] = w * x * x
-                            scale_into(K, w * x, G_row, grad_rows + l * K)
-                        else:
-                            rate[l] += w * x * x
-                            axpy_double(K, w * x, G_row, grad_rows + l * K)
                     position += hi - lo
-
-                tic = lap(timed, tic, &phase[0])
-                # Per-coordinate Newton caps. <G, X step> = sum_j rate_j
-                # |g_j|^2, so the step's first-order descent needs no pass
-                # over X.
-                intercept_squares = 0.0
-                for k in range(K):
-                    intercept_squares += grad_b[k] * grad_b[k]
-                descent = eta_b * intercept_squares
-                for l in range(n_cols):
-                    h = c * rate[l]  # the curvature sum, then the rate
-                    rate[l] = eta if h * eta <= 1.0 else 1.0 / h
-                    row_squares = 0.0
-                    for k in range(K):
-                        row_squares += grad_rows[l * K + k] * grad_rows[l * K + k]
-                    share[l] = rate[l] * row_squares
-                    descent += share[l]
-
-                tic = lap(timed, tic, &phase[1])
-                # Damping. The step changes row i's scores by dz_i =
-                # sum_j x_ij s_j + s_b (s_j = rate_j g_j), and by
-                # Cauchy-Schwarz |dz_i|^2 <= A_i D_i with A_i = sum_j rate_j
-                # x_ij^2 + eta_b and D_i = sum_j share_j + eta_b |g_b|^2, or
-                # <= A2_i D2_i with A2_i = sum_j x_ij^2 + 1 and D2_i = sum_j
-                # |s_j|^2 + |s_b|^2. With the row's Hessian bound, sum_i
-                # omega_i f_i min(A D, A2 D2) bounds the curvature along the
-                # step; when it is within the descent the Newton factor is
-                # >= 1 and the exact curvature (K numbers per non-zero) is
-                # not needed: from the fifth epoch of a text fit on, it
-                # rarely is. With one output the exact curvature costs what
-                # the bound does, so it is always taken.
-                bound = 0.0
-                position = 0
-                for q in range(m if K > 1 else 0):
-                    lo = batch.start[q]
-                    hi = batch.stop[q]
-                    A = eta_b
-                    D = eta_b * intercept_squares
-                    A2 = 1.0
-                    D2 = eta_b * eta_b * intercept_squares
-                    for nz in range(lo, hi):
-                        x = X_data[nz]
-                        l = slot[position + nz - lo]
-                        A += rate[l] * x * x
-                        D += share[l]
-                        A2 += x * x
-                        D2 += rate[l] * share[l]
-                    bound += batch.omega[q] * row_curvature[q] * min(A * D, A2 * D2)
-                    position += hi - lo
-                curvature = 0.0
-                if K == 1 or bound > descent:
-                    position = 0
-                    for q in range(m):
-                        lo = batch.start[q]
-                        hi = batch.stop[q]
-                        for k in range(K):
-                            dz[k] = eta_b * grad_b[k]
-                        for nz in range(lo, hi):
-                            l = slot[position + nz - lo]
-                            axpy_double(K, X_data[nz] * rate[l],
-                                        grad_rows + l * K, &dz[0])
-                        curvature += batch.omega[q] * curvature_along(
-                            &G[q, 0], batch.label[q], &dz[0], K
-                        )
-                        position += hi - lo
             damping = descent / curvature if descent < curvature else 1.0
             eta *= damping
             eta_b *= damping
-
             tic = lap(timed, tic, &phase[2])
             # W_j <- S(W_j - eta_j g_j, eta_j l1) / (1 + eta_j l2), in units
             # of V at the new scale; the untouched rows' shrink is the scale's.
             new_scale = scale / (1.0 + eta * l2)
             if l1:
                 l1_total += eta * l1 / scale
-            if by_feature:
-                binary_update(n_cols, cols_ptr, sums_ptr, seen_ptr, V_rows,
-                              &l1_applied[0], U_ptr, P, damping, scale,
-                              new_scale, l1, l2, l1_total)
-            for l in range(0 if by_feature else n_cols):
+            for l in range(n_cols):
                 j = cols[l]
                 if l + 4 < n_cols:
                     # The rows of V are scattered and K wide: fetch the one
@@ -759,26 +758,150 @@ def shared_rate_epoch(
             for k in range(K):
                 intercept[k] -= eta_b * grad_b[k]
             scale = new_scale
-            t += m
             lap(timed, tic, &phase[3])
-
+            t += m
             if has_average and t - 1 >= average_start:
                 P += m * scale
                 average_total += m
                 for k in range(K):
                     intercept_sum[k] += m * intercept[k]
             if scale < SMALLEST_SCALE:
-                for j in range(n_features):
-                    for k in range(K):
-                        V_rows[j * K + k] *= scale
-                    l1_applied[j] *= scale
+                fold_scale(V_rows, &l1_applied[0], n_features, K, scale)
                 l1_total *= scale
-                if has_average:
-                    P /= scale
+                P /= scale
                 scale = 1.0
-    state.scale, state.t, state.l1_total = scale, t, l1_total
-    if timed:
-        state.phase_seconds += phase
-    if has_average:
-        average.P, average.total = P, average_total
+    store_scalars(state, scale, t, l1_total, P, average_total, phase)
+    return weighted_loss
+
+
+def binary_epoch(
+    const floating[::1] data,
+    const index_t[::1] indices,
+    const index_t[::1] indptr,
+    const Py_ssize_t[::1] order,
+    const Py_ssize_t[::1] batch_starts,
+    const double[::1] batch_steps,
+    const Py_ssize_t[::1] y,
+    const double[::1] sample_weight,
+    state,
+    penalty,
+    bint fit_intercept,
+):
+    """``shared_rate_epoch`` with one output, by feature (see ``binary_rows``).
+
+    The same step and the same parameters and return value, less
+    ``curvature_bound`` (the sigmoid's, 1/4). Its workspace is two doubles,
+    a byte and an index a feature, so ``_solver.takes_binary_step`` runs it
+    only when X takes at least two doubles a feature.
+
+    A function of its own, not a branch of ``shared_rate_epoch``: with the
+    binary step compiled into the same function, the compiler kept less of
+    the general step in registers, and a multiclass epoch took 20% longer.
+    """
+    cdef floating[:, ::1] V = state.V
+    cdef floating[::1] intercept = state.intercept
+    cdef double[::1] l1_applied = state.l1_applied
+    cdef bint timed = state.phase_seconds is not None
+    cdef double phase[4]
+    phase[:] = [0.0, 0.0, 0.0, 0.0]
+    cdef double scale = state.scale, l1_total = state.l1_total
+    cdef double mean_weight = state.mean_weight
+    cdef Py_ssize_t t = state.t
+    cdef double l1 = penalty.l1, l2 = penalty.l2
+    average = state.average
+    cdef bint has_average = average is not None
+    cdef floating[:, ::1] U = average.U if has_average else V[:0]
+    cdef floating[::1] intercept_sum = (
+        average.intercept_sum if has_average else intercept
+    )
+    cdef double P = average.P if has_average else 0.0
+    cdef Py_ssize_t average_total = average.total if has_average else 0
+    cdef Py_ssize_t average_start = average.start if has_average else 0
+
+    cdef Py_ssize_t n_features = V.shape[0]
+    cdef Py_ssize_t n_batches = batch_starts.shape[0] - 1
+    cdef Py_ssize_t b, m, n_cols, largest = 1
+    cdef double c = 0.25, weighted_loss = 0.0, g_b = 0.0
+    cdef double eta, eta_b, descent, curvature, damping, new_scale, tic
+    cdef double totals[2]
+    for b in range(n_batches):
+        largest = max(largest, batch_starts[b + 1] - batch_starts[b])
+
+    cdef double[::1] sums = np.zeros(2 * n_features)
+    cdef unsigned char[::1] seen = np.zeros(n_features, dtype=np.uint8)
+    # binary_rows writes one entry past the count of distinct features.
+    cdef index_t[::1] cols = np.empty(n_features + 1, dtype=np.asarray(indices).dtype)
+    cdef Py_ssize_t[:, ::1] batch_rows = np.empty((3, largest), dtype=np.intp)
+    cdef double[:, ::1] batch_weights = np.empty((2, largest))
+    cdef double[::1] score_gradient = np.empty(largest)
+    cdef Batch batch
+    batch.start = &batch_rows[0, 0]
+    batch.stop = &batch_rows[1, 0]
+    batch.label = &batch_rows[2, 0]
+    batch.weight = &batch_weights[0, 0]
+    batch.omega = &batch_weights[1, 0]
+
+    cdef const floating *X_data = &data[0] if data.shape[0] else NULL
+    cdef const index_t *X_indices = &indices[0] if indices.shape[0] else NULL
+    cdef floating *V_rows = &V[0, 0] if n_features else NULL
+    cdef const Py_ssize_t *order_ptr = &order[0] if order.shape[0] else NULL
+    cdef const Py_ssize_t *y_ptr = &y[0] if y.shape[0] else NULL
+    cdef const double *weight_ptr = &sample_weight[0] if sample_weight.shape[0] else NULL
+    cdef floating *U_ptr
+    with nogil:
+        for b in range(n_batches):
+            m = gather_batch(
+                &batch, order_ptr, batch_starts[b], batch_starts[b + 1],
+                &indptr[0], y_ptr, weight_ptr, mean_weight,
+            )
+            if m == 0:
+                continue
+            eta = batch_steps[b]
+            eta_b = min(eta, 1.0 / (c * batch.omega_sum)) if fit_intercept else 0.0
+            tic = seconds() if timed else 0.0
+            # Where the update records the average, if it does.
+            U_ptr = &U[0, 0] if has_average and average_total and n_features else NULL
+            if l1:
+                pay_owed_l1(&batch, X_indices, V_rows, &l1_applied[0],
+                            l1_total, U_ptr, P)
+            n_cols = binary_rows(
+                &batch, X_data, X_indices, V_rows, scale, intercept[0],
+                &score_gradient[0], &sums[0], &seen[0], &cols[0], totals,
+            )
+            weighted_loss += totals[0]
+            g_b = totals[1]
+            tic = lap(timed, tic, &phase[0])
+            descent = eta_b * g_b * g_b
+            descent += binary_caps(n_cols, &cols[0], &sums[0], eta, c)
+            tic = lap(timed, tic, &phase[1])
+            # A Cauchy-Schwarz bound (as in the general step) would cost what
+            # the exact curvature costs with one output: a pass over the batch.
+            curvature = binary_curvature(
+                &batch, X_data, X_indices, &score_gradient[0], &sums[0],
+                eta_b * g_b,
+            )
+            damping = descent / curvature if descent < curvature else 1.0
+            eta *= damping
+            eta_b *= damping
+            tic = lap(timed, tic, &phase[2])
+            new_scale = scale / (1.0 + eta * l2)
+            if l1:
+                l1_total += eta * l1 / scale
+            binary_update(n_cols, &cols[0], &sums[0], &seen[0], V_rows,
+                          &l1_applied[0], U_ptr, P, damping, scale, new_scale,
+                          l1, l2, l1_total)
+            intercept[0] -= eta_b * g_b
+            scale = new_scale
+            lap(timed, tic, &phase[3])
+            t += m
+            if has_average and t - 1 >= average_start:
+                P += m * scale
+                average_total += m
+                intercept_sum[0] += m * intercept[0]
+            if scale < SMALLEST_SCALE:
+                fold_scale(V_rows, &l1_applied[0], n_features, 1, scale)
+                l1_total *= scale
+                P /= scale
+                scale = 1.0
+    store_scalars(state, scale, t, l1_total, P, average_total, phase)
     return weighted_loss

@@ -40,7 +40,7 @@ are per feature, runs here in NumPy.
 import numpy as np
 import scipy.sparse as sp
 
-from ._epoch import shared_rate_epoch
+from ._epoch import binary_epoch, shared_rate_epoch
 from ._penalties import soft_threshold
 
 #: Set to True (benchmarks/profile_epoch.py does) to have new solver states
@@ -383,7 +383,7 @@ def _shared_rate_epoch(
     indices, indptr = X.indices, X.indptr
     if indptr.dtype != indices.dtype:
         indptr = indptr.astype(indices.dtype)
-    return shared_rate_epoch(
+    arrays = (
         X.data,
         indices,
         indptr,
@@ -394,9 +394,21 @@ def _shared_rate_epoch(
         np.asarray(sample_weight, dtype=float),
         state,
         penalty,
-        loss.curvature_bound,
-        fit_intercept,
     )
+    if takes_binary_step(X, state.V.shape[1]):
+        return binary_epoch(*arrays, fit_intercept)
+    return shared_rate_epoch(*arrays, loss.curvature_bound, fit_intercept)
+
+
+def takes_binary_step(X, n_outputs):
+    """Whether an epoch runs the binary step by feature, ``_epoch.binary_epoch``.
+
+    Its workspace is two doubles, a byte and an index a feature. It runs when
+    X takes at least two doubles a feature, so that a fit stays within
+    size(X) + 3 size(W) + a batch; a wide hashed feature space seen through a
+    few rows (a ``partial_fit`` chunk, say) takes the general step.
+    """
+    return n_outputs == 1 and 16 * X.shape[1] <= X.data.nbytes + X.indices.nbytes
 
 
 def _batches(order, batch_size):

@@ -148,6 +148,29 @@ def test_binary_steps_by_feature_and_by_numbered_column_agree(
     np.testing.assert_allclose(wide.intercept_, by_feature.intercept_, rtol=1e-9)
 
 
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
+def test_scale_factor_folded_into_the_weights_changes_nothing(n_classes, l1_ratio):
+    """A strong penalty shrinks the scale factor below 1e-9 within a few dozen
+    steps; the solver then multiplies it into V, once or more here."""
+    X, y, sample_weight = _problem(n_classes)
+    alpha, eta0, n_epochs = 1.0, 1.0, 3
+    coef, intercept, _, _ = minibatch_descent(
+        X, y, sample_weight, 1 if n_classes == 2 else n_classes, alpha=alpha,
+        l1_ratio=l1_ratio, batch_size=1, n_epochs=n_epochs, rate=lambda t: eta0,
+    )  # fmt: skip
+    clf = SGDLogisticRegression(
+        penalty="elasticnet", l1_ratio=l1_ratio, alpha=alpha,
+        learning_rate="constant", eta0=eta0, batch_size=1, max_iter=n_epochs,
+        tol=None, shuffle=False,
+    ).fit(X, y, sample_weight=sample_weight)  # fmt: skip
+    # Each step divides the scale by 1 + eta0 * alpha * (1 - l1_ratio).
+    n_steps = n_epochs * np.count_nonzero(sample_weight)
+    assert (1 + eta0 * alpha * (1 - l1_ratio)) ** -n_steps < 1e-15
+    np.testing.assert_allclose(clf.coef_, coef, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(clf.intercept_, intercept, rtol=1e-9, atol=1e-12)
+
+
 @pytest.mark.parametrize("average", [True, 50])
 @pytest.mark.parametrize("n_classes", [2, 3])
 def test_average_is_the_average_of_the_iterates(average, n_classes):
