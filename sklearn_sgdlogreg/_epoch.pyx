@@ -5,18 +5,19 @@
 This is the step of ``_solver``'s module docstring for the schedules whose
 rate every feature shares (constant, optimal, invscaling, adaptive), run as
 one loop over all the batches of an epoch, so that a batch costs what its
-non-zeros cost. Each row is read once for its scores, loss and gradient
-while it is in cache, then once more for the damping: a Cauchy-Schwarz bound
-of the step's curvature (scalars only) and, when that bound cannot show the
-step needs no damping, the exact curvature. Then the rows of W the batch
-touched are updated. ``_losses`` holds the same sigmoid and softmax for the
-rest of the package; the two are kept in step by the tests against
-``tests/_reference.py``.
+non-zeros cost. In the general step each row is read once for its scores,
+loss and gradient while it is in cache, then once more for the damping: a
+Cauchy-Schwarz bound of the step's curvature (scalars only) and, when that
+bound cannot show the step needs no damping, the exact curvature. Then the
+rows of W the batch touched are updated. ``_losses`` holds the same sigmoid
+and softmax for the rest of the package; the two are kept in step by the
+tests against ``tests/_reference.py``.
 
-Two forms of the same step. The general one numbers the batch's distinct
-columns and keeps K numbers for each; the binary one (one output, and X no
-smaller than two doubles a feature) adds into per-feature arrays instead,
-which spares the numbering (``binary_rows``).
+Two forms of the same step. The general one (``shared_rate_epoch``) numbers
+the batch's distinct columns and keeps K numbers for each; the binary one
+(``binary_epoch``: one output, and X at least as large as its workspace)
+adds into per-feature arrays instead, which spares the numbering
+(``binary_rows``), and takes the exact curvature in every batch.
 
 Notation as in ``_solver``: the weights are ``W = scale * V``; the L1
 penalty a row still owes is ``l1_total - l1_applied[j]``, in units of V;
@@ -133,8 +134,12 @@ cdef inline double lap(bint timed, double tic, double *total) noexcept nogil:
     return now
 
 
-# Below this the scale factor is folded into V, to keep V's entries finite.
-cdef double SMALLEST_SCALE = 1e-9
+# Below this the scale factor is folded into V, to keep V's entries finite
+# and the lazy average exact: between folds P V - U loses up to
+# log10(1 / SMALLEST_SCALE) digits to cancellation (P V grows as the scale
+# shrinks). A fold costs one pass over W, and a default fit shrinks the scale
+# by about 50 in its first epoch and 2 or less in each later one.
+cdef double SMALLEST_SCALE = 1e-4
 
 
 cdef inline double soft_threshold(double v, double amount) noexcept nogil:
@@ -193,10 +198,10 @@ cdef double curvature_along(
 
 
 cdef struct Batch:
-    # A batch's rows of non-zero weight, what the passes over them read of
-    # each gathered in visiting order: shuffled rows are scattered over X and
-    # y, and looking their bounds up in indptr again in every pass waits on
-    # memory each time.
+    # A batch's rows of non-zero weight, in visiting order, with what the
+    # passes over them read: their bounds in X, labels and weights. Shuffled
+    # rows are scattered over X and y; gathered once, they are read in order
+    # by every pass, which no longer waits on memory to find each row.
     Py_ssize_t size
     Py_ssize_t *start  # row q's non-zeros are start[q] .. stop[q] - 1
     Py_ssize_t *stop
@@ -234,17 +239,24 @@ cdef Py_ssize_t gather_batch(
 
 cdef void fold_scale(
     floating *V, double *l1_applied, Py_ssize_t n_features, Py_ssize_t K,
-    double scale,
+    double scale, floating *U, double P,
 ) noexcept nogil:
     """Multiply the scale factor into V (and the L1 it has paid, in its units).
 
-    The caller then sets the scale to 1 and multiplies the L1 total by the
-    old scale and divides the average's P by it. (Scalars by value: a
-    pointer to the loop's scale would keep it out of registers.)
+    With an average (``U`` not NULL), also move ``P V`` into U: ``U <- U - P
+    V``, so that the average's sum ``P V - U`` is kept with P = 0 from here
+    on. (Dividing P by the scale instead, as the identity also allows, makes
+    P V and U grow by 1/scale at every fold, and P V - U, their difference,
+    loses those digits: after a few folds the average was noise.) The caller
+    then sets the scale to 1 and P to 0, and multiplies the L1 total by the
+    old scale. (Scalars by value: a pointer to the loop's scale would keep it
+    out of registers.)
     """
     cdef Py_ssize_t j, k
     for j in range(n_features):
         for k in range(K):
+            if U != NULL:
+                U[j * K + k] -= P * V[j * K + k]
             V[j * K + k] *= scale
         l1_applied[j] *= scale
 
@@ -294,10 +306,11 @@ cdef void pay_owed_l1(
             j = X_indices[nz]
             owed = l1_total - l1_applied[j]
             if owed > 0:
-                v = soft_threshold(V[j], owed)
+                # The stored (rounded) new weight, as in the update.
+                v = <floating>soft_threshold(V[j], owed)
                 if U != NULL:
                     U[j] += (v - V[j]) * P
-                V[j] = v
+                V[j] = <floating>v
                 l1_applied[j] = l1_total
 
 
@@ -386,7 +399,7 @@ cdef double binary_curvature(
     for q in range(batch.size):
         dz = intercept_step
         for nz in range(batch.start[q], batch.stop[q]):
-            dz += X_data[nz] * sums[2 * X_indices[nz]]
+            dz += X_data[nz] * sums[2 * <Py_ssize_t>X_indices[nz]]
         p = score_gradient[q] + batch.label[q]
         curvature += batch.omega[q] * p * (1.0 - p) * dz * dz
     return curvature
@@ -523,14 +536,14 @@ def shared_rate_epoch(
             nz += indptr[r + 1] - indptr[r]
         capacity = max(capacity, nz)
 
-    # Workspace. A batch's distinct columns are numbered 0..n_cols-1 in first-seen order; ``local_of[j]`` is j's number
-    # when ``cols`` agrees, which makes clearing the map between batches
-    # unnecessary (it starts at zeros so that every stale entry indexes
-    # within ``cols``). ``slot`` holds the number of each non-zero of the
-    # batch, in visiting order, so that later passes need not look it up
-    # again. X's index type numbers them too: it holds nnz(X), so any
-    # batch's. Halving the width of these, when it can, keeps a batch's
-    # working set within the L2 cache.
+    # Workspace. A batch's distinct columns are numbered 0..n_cols-1 in
+    # first-seen order; ``local_of[j]`` is j's number when ``cols`` agrees,
+    # which makes clearing the map between batches unnecessary (it starts at
+    # zeros so that every stale entry indexes within ``cols``). ``slot``
+    # holds the number of each non-zero of the batch, in visiting order, so
+    # that later passes need not look it up again. X's index type numbers
+    # them too: it holds nnz(X), so any batch's. Halving the width of these,
+    # when it can, keeps a batch's working set within the L2 cache.
     index_type = np.asarray(indices).dtype
     cdef Py_ssize_t n_local = min(capacity, n_features)
     cdef index_t[::1] local_of = np.zeros(n_features, dtype=index_type)
@@ -566,7 +579,9 @@ def shared_rate_epoch(
 
     cdef const Py_ssize_t *order_ptr = &order[0] if order.shape[0] else NULL
     cdef const Py_ssize_t *y_ptr = &y[0] if y.shape[0] else NULL
-    cdef const double *weight_ptr = &sample_weight[0] if sample_weight.shape[0] else NULL
+    cdef const double *weight_ptr = (
+        &sample_weight[0] if sample_weight.shape[0] else NULL
+    )
     cdef double tic
     with nogil:
         for b in range(n_batches):
@@ -611,7 +626,8 @@ def shared_rate_epoch(
                         owed = l1_total - l1_applied[j] if l1 else 0.0
                         if owed > 0:
                             for k in range(K):
-                                v = soft_threshold(V_rows[j * K + k], owed)
+                                # The stored (rounded) new weight.
+                                v = <floating>soft_threshold(V_rows[j * K + k], owed)
                                 if has_average and average_total:
                                     U[j, k] += (v - V_rows[j * K + k]) * P
                                 V_rows[j * K + k] = v
@@ -766,9 +782,10 @@ def shared_rate_epoch(
                 for k in range(K):
                     intercept_sum[k] += m * intercept[k]
             if scale < SMALLEST_SCALE:
-                fold_scale(V_rows, &l1_applied[0], n_features, K, scale)
+                fold_scale(V_rows, &l1_applied[0], n_features, K, scale,
+                           &U[0, 0] if has_average else NULL, P)
                 l1_total *= scale
-                P /= scale
+                P = 0.0
                 scale = 1.0
     store_scalars(state, scale, t, l1_total, P, average_total, phase)
     return weighted_loss
@@ -785,19 +802,21 @@ def binary_epoch(
     const double[::1] sample_weight,
     state,
     penalty,
+    double curvature_bound,
     bint fit_intercept,
 ):
     """``shared_rate_epoch`` with one output, by feature (see ``binary_rows``).
 
-    The same step and the same parameters and return value, less
-    ``curvature_bound`` (the sigmoid's, 1/4). Its workspace is two doubles,
-    a byte and an index a feature, so ``_solver.takes_binary_step`` runs it
-    only when X takes at least two doubles a feature.
+    The same step, parameters and return value. Its workspace is two
+    doubles, a byte and an index a feature, so ``_solver.takes_binary_step``
+    runs it only when X takes at least that much memory.
 
     A function of its own, not a branch of ``shared_rate_epoch``: with the
     binary step compiled into the same function, the compiler kept less of
     the general step in registers, and a multiclass epoch took 20% longer.
     """
+    if state.V.shape[1] != 1:
+        raise ValueError(f"binary_epoch takes one output, not {state.V.shape[1]}.")
     cdef floating[:, ::1] V = state.V
     cdef floating[::1] intercept = state.intercept
     cdef double[::1] l1_applied = state.l1_applied
@@ -821,7 +840,7 @@ def binary_epoch(
     cdef Py_ssize_t n_features = V.shape[0]
     cdef Py_ssize_t n_batches = batch_starts.shape[0] - 1
     cdef Py_ssize_t b, m, n_cols, largest = 1
-    cdef double c = 0.25, weighted_loss = 0.0, g_b = 0.0
+    cdef double c = curvature_bound, weighted_loss = 0.0, g_b = 0.0
     cdef double eta, eta_b, descent, curvature, damping, new_scale, tic
     cdef double totals[2]
     for b in range(n_batches):
@@ -846,7 +865,9 @@ def binary_epoch(
     cdef floating *V_rows = &V[0, 0] if n_features else NULL
     cdef const Py_ssize_t *order_ptr = &order[0] if order.shape[0] else NULL
     cdef const Py_ssize_t *y_ptr = &y[0] if y.shape[0] else NULL
-    cdef const double *weight_ptr = &sample_weight[0] if sample_weight.shape[0] else NULL
+    cdef const double *weight_ptr = (
+        &sample_weight[0] if sample_weight.shape[0] else NULL
+    )
     cdef floating *U_ptr
     with nogil:
         for b in range(n_batches):
@@ -899,9 +920,10 @@ def binary_epoch(
                 average_total += m
                 intercept_sum[0] += m * intercept[0]
             if scale < SMALLEST_SCALE:
-                fold_scale(V_rows, &l1_applied[0], n_features, 1, scale)
+                fold_scale(V_rows, &l1_applied[0], n_features, 1, scale,
+                           &U[0, 0] if has_average else NULL, P)
                 l1_total *= scale
-                P /= scale
+                P = 0.0
                 scale = 1.0
     store_scalars(state, scale, t, l1_total, P, average_total, phase)
     return weighted_loss

@@ -395,20 +395,22 @@ def _shared_rate_epoch(
         state,
         penalty,
     )
-    if takes_binary_step(X, state.V.shape[1]):
-        return binary_epoch(*arrays, fit_intercept)
-    return shared_rate_epoch(*arrays, loss.curvature_bound, fit_intercept)
+    epoch = (
+        binary_epoch if takes_binary_step(X, state.V.shape[1]) else shared_rate_epoch
+    )
+    return epoch(*arrays, loss.curvature_bound, fit_intercept)
 
 
 def takes_binary_step(X, n_outputs):
     """Whether an epoch runs the binary step by feature, ``_epoch.binary_epoch``.
 
     Its workspace is two doubles, a byte and an index a feature. It runs when
-    X takes at least two doubles a feature, so that a fit stays within
-    size(X) + 3 size(W) + a batch; a wide hashed feature space seen through a
+    X takes at least that much memory, so that the workspace adds no more
+    than size(X) to a fit's peak; a wide hashed feature space seen through a
     few rows (a ``partial_fit`` chunk, say) takes the general step.
     """
-    return n_outputs == 1 and 16 * X.shape[1] <= X.data.nbytes + X.indices.nbytes
+    workspace = X.shape[1] * (2 * 8 + 1 + X.indices.itemsize)
+    return n_outputs == 1 and workspace <= X.data.nbytes + X.indices.nbytes
 
 
 def _batches(order, batch_size):

@@ -8,7 +8,7 @@ from _reference import minibatch_descent, objective
 from sklearn_sgdlogreg import SGDLogisticRegression
 from sklearn_sgdlogreg._losses import loss_for
 from sklearn_sgdlogreg._penalties import ElasticNet
-from sklearn_sgdlogreg._solver import batch_gradient
+from sklearn_sgdlogreg._solver import batch_gradient, takes_binary_step
 
 
 def _problem(n_classes, n_samples=40, n_features=12, seed=0):
@@ -114,14 +114,14 @@ def test_lazy_solver_equals_the_eager_update_rule(
 def test_binary_steps_by_feature_and_by_numbered_column_agree(
     penalty, l1_ratio, batch_size
 ):
-    """The binary step keeps two doubles a feature, so it is taken only when
-    X takes more memory than that; empty columns that make X the smaller
-    send the same problem through the general step. Both follow the eager
-    rule, and they agree on the average, with its lazily paid L1."""
+    """The binary step keeps two doubles, a byte and an index a feature, so it
+    is taken only when X takes more memory than that; empty columns that
+    make X the smaller send the same problem through the general step. Both
+    follow the eager rule, and they agree on the average, with its lazily
+    paid L1."""
     X, y, sample_weight = _problem(2)
     X_wide = sp.hstack([X, sp.csr_matrix((X.shape[0], 200))], format="csr")
-    assert 16 * X.shape[1] <= X.data.nbytes + X.indices.nbytes
-    assert 16 * X_wide.shape[1] > X_wide.data.nbytes + X_wide.indices.nbytes
+    assert takes_binary_step(X, 1) and not takes_binary_step(X_wide, 1)
     alpha, n_epochs = 0.1, 3
     coef, intercept, _, _ = minibatch_descent(
         X_wide, y, sample_weight, 1, alpha=alpha, l1_ratio=l1_ratio,
@@ -148,27 +148,67 @@ def test_binary_steps_by_feature_and_by_numbered_column_agree(
     np.testing.assert_allclose(wide.intercept_, by_feature.intercept_, rtol=1e-9)
 
 
+def test_partial_fit_chunks_may_switch_between_the_binary_steps():
+    """Which step a partial_fit call takes depends on its chunk's size; the
+    state it leaves is the same either way."""
+    X, y, sample_weight = _problem(2)
+    X_wide = sp.hstack([X, sp.csr_matrix((X.shape[0], 200))], format="csr")
+    chunks = [slice(0, 3), slice(3, 30), slice(30, 33), slice(33, 40)]
+    taken = [takes_binary_step(X[chunk], 1) for chunk in chunks]
+    assert taken == [False, True, False, True]
+    assert not any(takes_binary_step(X_wide[chunk], 1) for chunk in chunks)
+    params = dict(
+        penalty="elasticnet", l1_ratio=0.4, alpha=0.1, batch_size=4,
+        average=True, shuffle=False,
+    )  # fmt: skip
+    mixed = SGDLogisticRegression(**params)
+    general = SGDLogisticRegression(**params)
+    for _ in range(2):
+        for chunk in chunks:
+            weights = sample_weight[chunk]
+            mixed.partial_fit(X[chunk], y[chunk], [0, 1], sample_weight=weights)
+            general.partial_fit(X_wide[chunk], y[chunk], [0, 1], sample_weight=weights)
+    np.testing.assert_allclose(
+        general.coef_[:, : X.shape[1]], mixed.coef_, rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(general.intercept_, mixed.intercept_, rtol=1e-9)
+
+
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("l1_ratio", [0.0, 0.5])
 def test_scale_factor_folded_into_the_weights_changes_nothing(n_classes, l1_ratio):
-    """A strong penalty shrinks the scale factor below 1e-9 within a few dozen
-    steps; the solver then multiplies it into V, once or more here."""
+    """A strong penalty shrinks the scale factor below 1e-4 within a few dozen
+    steps; the solver then multiplies it into V, several times here, and
+    moves P V into U so that the average stays exact (with L2)."""
     X, y, sample_weight = _problem(n_classes)
-    alpha, eta0, n_epochs = 1.0, 1.0, 3
-    coef, intercept, _, _ = minibatch_descent(
-        X, y, sample_weight, 1 if n_classes == 2 else n_classes, alpha=alpha,
-        l1_ratio=l1_ratio, batch_size=1, n_epochs=n_epochs, rate=lambda t: eta0,
+    alpha, eta0, n_epochs = 1.0, 1.0, 4
+    n_outputs = 1 if n_classes == 2 else n_classes
+    coef, intercept, iterates, _ = minibatch_descent(
+        X, y, sample_weight, n_outputs, alpha=alpha, l1_ratio=l1_ratio,
+        batch_size=1, n_epochs=n_epochs, rate=lambda t: eta0,
     )  # fmt: skip
-    clf = SGDLogisticRegression(
+    params = dict(
         penalty="elasticnet", l1_ratio=l1_ratio, alpha=alpha,
         learning_rate="constant", eta0=eta0, batch_size=1, max_iter=n_epochs,
         tol=None, shuffle=False,
-    ).fit(X, y, sample_weight=sample_weight)  # fmt: skip
-    # Each step divides the scale by 1 + eta0 * alpha * (1 - l1_ratio).
+    )  # fmt: skip
+    clf = SGDLogisticRegression(**params).fit(X, y, sample_weight=sample_weight)
+    # Undamped, each step divides the scale by 1 + eta0 * alpha * (1 -
+    # l1_ratio): 3e-39 or 3e-23 over these steps, so several folds, even if
+    # damping slows the first steps down.
     n_steps = n_epochs * np.count_nonzero(sample_weight)
-    assert (1 + eta0 * alpha * (1 - l1_ratio)) ** -n_steps < 1e-15
+    assert (1 + eta0 * alpha * (1 - l1_ratio)) ** -n_steps < 1e-20
     np.testing.assert_allclose(clf.coef_, coef, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(clf.intercept_, intercept, rtol=1e-9, atol=1e-12)
+    if l1_ratio:
+        return  # the lazy average is not exact with L1 (derivation section 9)
+
+    averaged = SGDLogisticRegression(average=True, **params).fit(
+        X, y, sample_weight=sample_weight
+    )
+    total = sum(m for m, _, _ in iterates)
+    expected = sum(m * W for m, W, _ in iterates) / total
+    np.testing.assert_allclose(averaged.coef_, expected, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("average", [True, 50])
