@@ -383,7 +383,10 @@ def _shared_rate_epoch(
     indices, indptr = X.indices, X.indptr
     if indptr.dtype != indices.dtype:
         indptr = indptr.astype(indices.dtype)
-    arrays = (
+    epoch = (
+        binary_epoch if takes_binary_step(X, state.V.shape[1]) else shared_rate_epoch
+    )
+    return epoch(
         X.data,
         indices,
         indptr,
@@ -394,11 +397,9 @@ def _shared_rate_epoch(
         np.asarray(sample_weight, dtype=float),
         state,
         penalty,
+        loss.curvature_bound,
+        fit_intercept,
     )
-    epoch = (
-        binary_epoch if takes_binary_step(X, state.V.shape[1]) else shared_rate_epoch
-    )
-    return epoch(*arrays, loss.curvature_bound, fit_intercept)
 
 
 def takes_binary_step(X, n_outputs):
