@@ -3,14 +3,15 @@
 ``python -m benchmarks.profile_epoch [--task multiclass|binary]``
 
 One timed ``fit`` of the default model prints the seconds per epoch of the
-phases of the compiled step (``_epoch.pyx`` clocks them when
-``_solver.time_phases`` is set: the sweep over the rows for scores, loss and
-gradient; the rate caps; the damping; the update of W) and what is left
-outside them. A second ``fit`` under cProfile prints
-the Python-level functions that take the most of it by their own time
-(callees not counted). An epoch is ``fit`` seconds over ``n_iter_``, as in
-the benchmark's table, so the work ``fit`` does once (validation) is spread
-over the epochs.
+phases of the compiled step (the sweep over the rows for scores, loss and
+gradient; the rate caps; the curvature along the step, for the damping; the
+update of W) and what is left outside them. The clocks are compiled in only
+when the package is built with ``CPPFLAGS=-DSGDLOGREG_PROFILE pip install -e
+.``: a clock read costs a tenth of a per-sample epoch, so the ordinary build
+has none. A second ``fit`` under cProfile prints the Python-level functions
+that take the most of it by their own time (callees not counted). An epoch
+is ``fit`` seconds over ``n_iter_``, as in the benchmark's table, so the
+work ``fit`` does once (validation) is spread over the epochs.
 """
 
 import argparse
@@ -18,10 +19,15 @@ import cProfile
 import pstats
 import time
 
-from sklearn_sgdlogreg import SGDLogisticRegression, _solver
+from sklearn_sgdlogreg import SGDLogisticRegression, _epoch
 from sklearn_sgdlogreg.datasets import debian_tfidf_split
 
-PHASES = ("rows: scores, loss, gradient", "rate caps", "damping", "update of W")
+PHASES = (
+    "rows: scores, loss, gradient",
+    "rate caps",
+    "curvature (damping)",
+    "update of W",
+)
 
 
 def profile_fit(task="multiclass", top=15, n_documents=None):
@@ -42,17 +48,21 @@ def profile_fit(task="multiclass", top=15, n_documents=None):
     fit_seconds : float
         Wall time of the fit without the profiler.
     n_epochs : int
-    phases : dict
-        Seconds per epoch of each phase of the compiled step.
+    phases : dict or None
+        Seconds per epoch of each phase of the compiled step; None when the
+        build has no clocks.
     """
     X, _, y, _ = debian_tfidf_split(task, n_documents=n_documents)
-    _solver.time_phases = True
     SGDLogisticRegression(random_state=0, max_iter=1, tol=None).fit(X, y)  # warm-up
+    before = _epoch.phase_seconds()
     tic = time.perf_counter()
     model = SGDLogisticRegression(random_state=0).fit(X, y)
     fit_seconds = time.perf_counter() - tic
     n_epochs = model.n_iter_
-    phases = dict(zip(PHASES, model._state.phase_seconds / n_epochs))
+    phases = None
+    if _epoch.PROFILED:
+        per_epoch = (_epoch.phase_seconds() - before) / n_epochs
+        phases = dict(zip(PHASES, per_epoch))
 
     profiler = cProfile.Profile()
     profiler.enable()
@@ -78,12 +88,17 @@ def main(argv=None):
     rows, seconds, n_epochs, phases = profile_fit(args.task, args.top)
     epoch = seconds / n_epochs
     print(f"debian {args.task}: fit {seconds:.2f} s for {n_epochs} epochs "
-          f"({epoch:.4f} s/epoch); phases of the compiled step:")
-    print(f"{'share':>6}  {'s/epoch':>8}  phase")
-    for name, phase in phases.items():
-        print(f"{phase / epoch:6.1%}  {phase:8.4f}  {name}")
-    rest = epoch - sum(phases.values())
-    print(f"{rest / epoch:6.1%}  {rest:8.4f}  outside the compiled step")
+          f"({epoch:.4f} s/epoch)")
+    if phases is None:
+        print("this build has no phase clocks; for them, rebuild with "
+              "CPPFLAGS=-DSGDLOGREG_PROFILE pip install -e .")
+    else:
+        print("phases of the compiled step:")
+        print(f"{'share':>6}  {'s/epoch':>8}  phase")
+        for name, phase in phases.items():
+            print(f"{phase / epoch:6.1%}  {phase:8.4f}  {name}")
+        rest = epoch - sum(phases.values())
+        print(f"{rest / epoch:6.1%}  {rest:8.4f}  outside the compiled step")
     print("\nunder cProfile, own time:")
     print(f"{'share':>6}  {'s/epoch':>8}  {'calls/epoch':>11}  function")
     for share, own, calls, name in rows:

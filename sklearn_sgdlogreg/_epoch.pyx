@@ -5,23 +5,38 @@
 This is the step of ``_solver``'s module docstring for the schedules whose
 rate every feature shares (constant, optimal, invscaling, adaptive), run as
 one loop over all the batches of an epoch, so that a batch costs what its
-non-zeros cost. In the general step each row is read once for its scores,
-loss and gradient while it is in cache, then once more for the damping: a
-Cauchy-Schwarz bound of the step's curvature (scalars only) and, when that
-bound cannot show the step needs no damping, the exact curvature. Then the
-rows of W the batch touched are updated. ``_losses`` holds the same sigmoid
-and softmax for the rest of the package; the two are kept in step by the
-tests against ``tests/_reference.py``.
+non-zeros cost. A step runs in four phases:
 
-Two forms of the same step. The general one (``shared_rate_epoch``) numbers
-the batch's distinct columns and keeps K numbers for each; the binary one
-(``binary_epoch``: one output, and X at least as large as its workspace)
-adds into per-feature arrays instead, which spares the numbering
-(``binary_rows``), and takes the exact curvature in every batch.
+1. rows: each row of the batch is read once, while it is in cache, for its
+   scores, loss and score gradient, and adds its share to the weight
+   gradient and the per-feature curvature sums (each feature first pays the
+   L1 penalty it owes);
+2. caps: each feature's rate is capped at its Newton step;
+3. curvature: the curvature of the batch loss along the whole step, from
+   which the damping factor follows;
+4. update: the rows of W the batch touched move, and the scale, the
+   intercept and the average take the step (``finish_batch``).
 
-Notation as in ``_solver``: the weights are ``W = scale * V``; the L1
-penalty a row still owes is ``l1_total - l1_applied[j]``, in units of V;
-``sum_t m_t W_t = P V - U`` is the lazily kept average.
+The weights and their lazy bookkeeping (``W = scale * V``, the L1 a feature
+still owes, the average ``sum_t m_t W_t = P V - U``) are one ``Weights``
+struct with a few small functions (``pay_owed_l1``, ``begin_shrink``,
+``finish_batch``, ``fold_scale``), in the spirit of scikit-learn's
+``WeightVector``.
+
+The phases come in two forms. The general one numbers the batch's distinct
+columns and keeps K numbers for each (``score_rows``, ``cap_rates``,
+``step_curvature``, ``update_columns``). The binary one (one output, and X
+at least as large as its workspace) adds into per-feature records instead,
+which spares the numbering (``binary_rows``, ``binary_caps``,
+``binary_curvature``, ``binary_update``).
+
+The loss (``loss_gradient``, ``curvature_along``) is the one the whole
+package uses: ``_losses`` calls it through ``loss_gradient_rows`` and
+``curvature_along_rows``.
+
+Built with ``-DSGDLOGREG_PROFILE`` (``CPPFLAGS=-DSGDLOGREG_PROFILE pip install
+-e .``), the step clocks its four phases into ``phase_seconds()``; otherwise
+the clocks compile to nothing.
 """
 
 from libc.math cimport exp, log, log1p
@@ -38,8 +53,14 @@ cdef extern from *:
     #else
     #define PREFETCH(address)
     #endif
+    #ifdef SGDLOGREG_PROFILE
+    #define SGDLOGREG_PROFILED 1
+    #else
+    #define SGDLOGREG_PROFILED 0
+    #endif
     """
     void PREFETCH(const void *address) noexcept nogil
+    const bint SGDLOGREG_PROFILED
 
 ctypedef fused floating:
     float
@@ -110,6 +131,9 @@ cdef inline void blend(
         blend_float(n, a, v, b, g)
 
 
+# ---------------------------------------------------------------------------
+# Phase clocks, compiled in only with -DSGDLOGREG_PROFILE.
+
 cdef extern from "<time.h>" nogil:
     cdef struct timespec:
         time_t tv_sec
@@ -117,30 +141,47 @@ cdef extern from "<time.h>" nogil:
     int timespec_get(timespec *ts, int base)
     int TIME_UTC
 
+cdef enum Phase:
+    ROWS, CAPS, CURVATURE, UPDATE
 
-cdef inline double seconds() noexcept nogil:
-    """Wall-clock seconds (C11), cheap enough to read a few times a batch."""
+cdef double _phase_seconds[4]
+
+#: Whether this build clocks the step's phases.
+PROFILED = bool(SGDLOGREG_PROFILED)
+
+
+def phase_seconds():
+    """Seconds spent in each phase (rows, caps, curvature, update) so far.
+
+    All zeros unless the module was built with ``-DSGDLOGREG_PROFILE``.
+
+    Returns
+    -------
+    seconds : ndarray of shape (4,)
+    """
+    return np.array([_phase_seconds[p] for p in range(4)])
+
+
+cdef inline double clock() noexcept nogil:
+    """Wall-clock seconds (C11) in a profiling build, else 0."""
     cdef timespec now
+    if not SGDLOGREG_PROFILED:
+        return 0.0
     timespec_get(&now, TIME_UTC)
     return now.tv_sec + 1e-9 * now.tv_nsec
 
 
-cdef inline double lap(bint timed, double tic, double *total) noexcept nogil:
-    """Add the seconds since ``tic`` to ``total``; return the time now."""
-    if not timed:
+cdef inline double lap(double tic, Phase phase) noexcept nogil:
+    """Add the seconds since ``tic`` to ``phase``; return the time now."""
+    if not SGDLOGREG_PROFILED:
         return 0.0
-    cdef double now = seconds()
-    total[0] += now - tic
+    cdef double now = clock()
+    _phase_seconds[<int>phase] += now - tic
     return now
 
 
-# Below this the scale factor is folded into V, to keep V's entries finite
-# and the lazy average exact: between folds P V - U loses up to
-# log10(1 / SMALLEST_SCALE) digits to cancellation (P V grows as the scale
-# shrinks). A fold costs one pass over W, and a default fit shrinks the scale
-# by about 50 in its first epoch and 2 or less in each later one.
-cdef double SMALLEST_SCALE = 1e-4
-
+# ---------------------------------------------------------------------------
+# The loss, on one row of scores.
 
 cdef inline double soft_threshold(double v, double amount) noexcept nogil:
     if v > amount:
@@ -197,6 +238,228 @@ cdef double curvature_along(
     return quadratic - mean * mean
 
 
+def loss_gradient_rows(double[:, ::1] raw_prediction, const Py_ssize_t[::1] y):
+    """Per-row loss; overwrites each row of scores with its gradient.
+
+    Parameters
+    ----------
+    raw_prediction : ndarray of shape (n_samples, n_outputs), float64
+        Scores; on return, ``p - onehot(y)`` (``sigma(z) - y`` for one
+        output).
+    y : ndarray of intp of shape (n_samples,)
+
+    Returns
+    -------
+    loss : ndarray of shape (n_samples,)
+    """
+    cdef Py_ssize_t i, n_outputs = raw_prediction.shape[1]
+    loss = np.empty(raw_prediction.shape[0])
+    cdef double[::1] out = loss
+    with nogil:
+        for i in range(raw_prediction.shape[0]):
+            out[i] = loss_gradient(&raw_prediction[i, 0], y[i], n_outputs)
+    return loss
+
+
+def curvature_along_rows(
+    const double[:, ::1] gradient, const Py_ssize_t[::1] y,
+    const double[:, ::1] direction,
+):
+    """Per-row ``d^T H d`` at the probabilities behind ``gradient``.
+
+    Parameters
+    ----------
+    gradient : ndarray of shape (n_samples, n_outputs), float64
+        Unweighted score gradients from :func:`loss_gradient_rows`.
+    y : ndarray of intp of shape (n_samples,)
+    direction : ndarray of shape (n_samples, n_outputs), float64
+
+    Returns
+    -------
+    curvature : ndarray of shape (n_samples,)
+    """
+    cdef double[::1] curvature = np.empty(gradient.shape[0])
+    cdef Py_ssize_t i
+    for i in range(gradient.shape[0]):
+        curvature[i] = curvature_along(
+            &gradient[i, 0], y[i], &direction[i, 0], gradient.shape[1]
+        )
+    return np.asarray(curvature)
+
+
+# ---------------------------------------------------------------------------
+# The weights and their lazy bookkeeping.
+
+# Below this the scale factor is folded into V, to keep V's entries finite
+# and the lazy average exact: between folds P V - U loses up to
+# log10(1 / SMALLEST_SCALE) digits to cancellation (P V grows as the scale
+# shrinks). A fold costs one pass over W, and a default fit shrinks the scale
+# by about 50 in its first epoch and 2 or less in each later one.
+cdef double SMALLEST_SCALE = 1e-4
+
+
+cdef struct Weights:
+    # W = scale * V. The arrays are of X's dtype (float or double), which
+    # a struct cannot be generic over; each function casts them once.
+    void *V  # (n_features, K), C order
+    void *intercept  # (K,)
+    void *U  # the average's correction, (n_features, K); NULL without one
+    void *intercept_sum  # the average's sum of m_t b_t, (K,)
+    double *l1_applied  # per feature: the L1 it has paid, in units of V
+    Py_ssize_t n_features, K
+    double scale
+    double l1_total  # the L1 every feature owes in all, in units of V
+    double l1, l2  # the penalty's strengths
+    Py_ssize_t t  # one plus the samples trained on
+    bint has_average
+    double P  # sum_t m_t scale_t since the last fold
+    Py_ssize_t average_total  # samples in the average
+    Py_ssize_t average_start
+
+
+cdef Weights load_weights(
+    solver, penalty, floating[:, ::1] V, floating[::1] intercept
+) except *:
+    """The ``Weights`` of a ``_solver.Solver``, whose arrays it points into."""
+    cdef Weights weights
+    cdef floating[:, ::1] U
+    cdef floating[::1] intercept_sum
+    cdef double[::1] l1_applied = solver.l1_applied
+    weights.V = &V[0, 0] if V.shape[0] else NULL
+    weights.intercept = &intercept[0]
+    weights.l1_applied = &l1_applied[0] if V.shape[0] else NULL
+    weights.n_features, weights.K = V.shape[0], V.shape[1]
+    weights.scale, weights.l1_total, weights.t = solver.scale, solver.l1_total, solver.t
+    weights.l1, weights.l2 = penalty.l1, penalty.l2
+    average = solver.average
+    weights.has_average = average is not None
+    weights.U, weights.intercept_sum = NULL, NULL
+    weights.P, weights.average_total, weights.average_start = 0.0, 0, 0
+    if weights.has_average:
+        U, intercept_sum = average.U, average.intercept_sum
+        weights.U = &U[0, 0] if V.shape[0] else NULL
+        weights.intercept_sum = &intercept_sum[0]
+        weights.P, weights.average_total = average.P, average.total
+        weights.average_start = average.start
+    return weights
+
+
+cdef store_weights(const Weights *weights, solver):
+    """Write the scalars an epoch changed back into the ``Solver``."""
+    solver.scale, solver.t, solver.l1_total = weights.scale, weights.t, weights.l1_total
+    if weights.has_average:
+        solver.average.P, solver.average.total = weights.P, weights.average_total
+
+
+cdef inline floating *recorded_average(
+    const Weights *weights, const floating *V
+) noexcept nogil:
+    """The average's U (typed as V) while it records changes of V, else NULL."""
+    if weights.has_average and weights.average_total:
+        return <floating *>weights.U
+    return NULL
+
+
+cdef inline void pay_owed_l1(
+    const Weights *weights, floating *V_row, floating *U_row, double *l1_applied_j
+) noexcept nogil:
+    """Soft-threshold a row of V by the L1 it owes; ``U_row`` NULL: no average."""
+    cdef Py_ssize_t k
+    cdef double v
+    cdef double owed = weights.l1_total - l1_applied_j[0]
+    if owed <= 0:
+        return
+    for k in range(weights.K):
+        # The stored (rounded) new weight, as in the update.
+        v = <floating>soft_threshold(V_row[k], owed)
+        if U_row != NULL:
+            U_row[k] += (v - V_row[k]) * weights.P
+        V_row[k] = <floating>v
+    l1_applied_j[0] = weights.l1_total
+
+
+cdef double begin_shrink(Weights *weights, double eta) noexcept nogil:
+    """Owe every feature the L1 of a step of rate ``eta``; return the new scale.
+
+    The L2 shrink of the untouched rows is the scale's, ``1 / (1 + eta
+    l2)``; the step's update works in units of V at the new scale.
+    """
+    if weights.l1:
+        weights.l1_total += eta * weights.l1 / weights.scale
+    return weights.scale / (1.0 + eta * weights.l2)
+
+
+cdef void fold_scale(Weights *weights, floating *V) noexcept nogil:
+    """Multiply the scale into V (and the L1 it has paid, in its units).
+
+    With an average, also move ``P V`` into U (``U <- U - P V``) so that the
+    average's sum ``P V - U`` is kept with P = 0 from here on. Dividing P by
+    the scale instead, as the identity also allows, makes P V and U grow by
+    1 / scale at every fold, and their difference loses those digits.
+    """
+    cdef floating *U = <floating *>weights.U if weights.has_average else NULL
+    cdef Py_ssize_t i, j, K = weights.K
+    for j in range(weights.n_features):
+        for i in range(j * K, (j + 1) * K):
+            if U != NULL:
+                U[i] -= weights.P * V[i]
+            V[i] *= weights.scale
+        weights.l1_applied[j] *= weights.scale
+    weights.l1_total *= weights.scale
+    weights.P = 0.0
+    weights.scale = 1.0
+
+
+cdef void finish_batch(
+    Weights *weights, floating *V, Py_ssize_t m, double new_scale, double eta_b,
+    const double *intercept_gradient,
+) noexcept nogil:
+    """The step's end: intercept, scale, step counter, average, fold.
+
+    ``V`` is ``weights.V``, typed.
+    """
+    cdef floating *intercept = <floating *>weights.intercept
+    cdef floating *intercept_sum = <floating *>weights.intercept_sum
+    cdef Py_ssize_t k
+    for k in range(weights.K):
+        intercept[k] -= eta_b * intercept_gradient[k]
+    weights.scale = new_scale
+    weights.t += m
+    if weights.has_average and weights.t - 1 >= weights.average_start:
+        weights.P += m * weights.scale
+        weights.average_total += m
+        for k in range(weights.K):
+            intercept_sum[k] += m * intercept[k]
+    if weights.scale < SMALLEST_SCALE:
+        fold_scale(weights, V)
+
+
+def pay_all_owed_l1(solver, floating[:, ::1] V):
+    """Pay every feature's owed L1 penalty into ``V`` (the solver's).
+
+    Parameters
+    ----------
+    solver : _solver.Solver
+    V : ndarray of shape (n_features, n_outputs)
+        ``solver.V``, typed.
+    """
+    cdef floating[::1] intercept = solver.intercept
+    cdef Weights weights = load_weights(solver, solver.penalty, V, intercept)
+    cdef floating *U = (
+        recorded_average(&weights, &V[0, 0]) if weights.n_features else NULL
+    )
+    cdef Py_ssize_t j, K = weights.K
+    if not weights.l1:
+        return
+    with nogil:
+        for j in range(weights.n_features):
+            pay_owed_l1(&weights, &V[j, 0], U + j * K if U != NULL else NULL,
+                        &weights.l1_applied[j])
+
+
+# ---------------------------------------------------------------------------
+# A batch: its rows of non-zero weight, gathered.
+
 cdef struct Batch:
     # A batch's rows of non-zero weight, in visiting order, with what the
     # passes over them read: their bounds in X, labels and weights. Shuffled
@@ -237,30 +500,6 @@ cdef Py_ssize_t gather_batch(
     return m
 
 
-cdef void fold_scale(
-    floating *V, double *l1_applied, Py_ssize_t n_features, Py_ssize_t K,
-    double scale, floating *U, double P,
-) noexcept nogil:
-    """Multiply the scale factor into V (and the L1 it has paid, in its units).
-
-    With an average (``U`` not NULL), also move ``P V`` into U: ``U <- U - P
-    V``, so that the average's sum ``P V - U`` is kept with P = 0 from here
-    on. (Dividing P by the scale instead, as the identity also allows, makes
-    P V and U grow by 1/scale at every fold, and P V - U, their difference,
-    loses those digits: after a few folds the average was noise.) The caller
-    then sets the scale to 1 and P to 0, and multiplies the L1 total by the
-    old scale. (Scalars by value: a pointer to the loop's scale would keep it
-    out of registers.)
-    """
-    cdef Py_ssize_t j, k
-    for j in range(n_features):
-        for k in range(K):
-            if U != NULL:
-                U[j * K + k] -= P * V[j * K + k]
-            V[j * K + k] *= scale
-        l1_applied[j] *= scale
-
-
 cdef inline void prefetch_row(
     const Batch *batch, Py_ssize_t q, const floating *X_data,
     const index_t *X_indices,
@@ -275,176 +514,517 @@ cdef inline void prefetch_row(
         PREFETCH(X_indices + batch.start[q] + 16)
 
 
-# How many rows ahead of the binary step's pass a row is asked for: far
-# enough for its first lines to arrive (shuffled rows are scattered over X),
-# near enough to stay in the L1 cache. On the Debian matrix 4 beat 2 and 8;
-# the general step, with more work a row, keeps to the row after next.
+# How many rows ahead of a pass a row is asked for: far enough for its first
+# lines to arrive (shuffled rows are scattered over X), near enough to stay
+# in the L1 cache. The binary step does little a row, so it asks further
+# ahead; on the Debian matrix 4 beat 2 and 8 there.
 cdef enum:
-    ROWS_AHEAD = 4
+    ROWS_AHEAD = 2
+    ROWS_AHEAD_BINARY = 4
 
 
-# One output (binary). The batch's gradient and curvature sums are added into
-# arrays indexed by feature, not into slots of the batch's numbered columns:
-# with one number a feature, the numbering (a look-up and a branch the
-# processor cannot predict, per non-zero) would cost more than the sums. A
-# byte a feature (``seen``) lists the distinct features in ``cols``, without
-# a branch, for the caps and the update, which clear the sums after them.
-# ``sums[2 j]`` and ``sums[2 j + 1]`` sit side by side, in one cache line.
+# ---------------------------------------------------------------------------
+# The general step: the batch's distinct columns numbered 0..n_cols-1.
 
-cdef void pay_owed_l1(
-    const Batch *batch, const index_t *X_indices, floating *V,
-    double *l1_applied, double l1_total, floating *U, double P,
+cdef struct Columns:
+    # The workspace of the general step, sized for the largest batch. A
+    # batch's distinct columns are numbered in first-seen order;
+    # ``local_of[j]`` is j's number when ``cols`` agrees, which makes
+    # clearing the map between batches unnecessary (it starts at zeros so
+    # that every stale entry indexes within ``cols``). ``slot`` holds the
+    # number of each non-zero of the batch, in visiting order, so that later
+    # passes need not look it up again. They are of X's index type (it holds
+    # nnz(X), so any batch's), which keeps a batch's working set small.
+    void *local_of  # (n_features,)
+    void *cols  # (n_local,): the column of each number
+    void *slot  # (capacity,)
+    Py_ssize_t n_cols
+    double *gradient  # (n_local, K): the batch gradient, per column
+    double *curvature  # (n_local,): sum_i omega_i x_ij^2, per column
+    double *rate  # (n_local,): the column's capped rate
+    double *share  # (n_local,): rate |gradient row|^2, its share of the descent
+    double *score_gradient  # (largest, K): row q's scores, then p - onehot(y)
+    double *row_curvature  # (largest,): bound of row q's loss Hessian
+    double *intercept_gradient  # (K,)
+    double *dz  # (K,): a row's change of scores along the step
+    double *old_row  # (K,): a row of V before its update
+
+
+cdef inline Py_ssize_t number_column(
+    Columns *s, Weights *weights, index_t j, floating *V, floating *U
 ) noexcept nogil:
-    """Soft-threshold the batch's features by the L1 penalty they owe.
+    """j's number in the batch, as ``~number`` when j is new to the batch.
 
-    One output. ``U`` is NULL when no average is being recorded.
+    A new column first pays the L1 it owes, before the batch reads it.
     """
-    cdef Py_ssize_t q, nz, j
-    cdef double owed, v
-    for q in range(batch.size):
-        for nz in range(batch.start[q], batch.stop[q]):
-            j = X_indices[nz]
-            owed = l1_total - l1_applied[j]
-            if owed > 0:
-                # The stored (rounded) new weight, as in the update.
-                v = <floating>soft_threshold(V[j], owed)
-                if U != NULL:
-                    U[j] += (v - V[j]) * P
-                V[j] = <floating>v
-                l1_applied[j] = l1_total
+    cdef index_t *local_of = <index_t *>s.local_of
+    cdef index_t *cols = <index_t *>s.cols
+    cdef Py_ssize_t col = local_of[j]
+    if col < s.n_cols and cols[col] == j:
+        return col
+    col = s.n_cols
+    s.n_cols += 1
+    local_of[j] = <index_t>col
+    cols[col] = j
+    if weights.l1:
+        pay_owed_l1(weights, V + j * weights.K,
+                    U + j * weights.K if U != NULL else NULL, &weights.l1_applied[j])
+    return ~col
 
 
-cdef Py_ssize_t binary_rows(
-    const Batch *batch, const floating *X_data, const index_t *X_indices,
-    const floating *V, double scale, double intercept,
-    double *score_gradient, double *sums, unsigned char *seen, index_t *cols,
-    double *totals,
+cdef inline double hessian_bound(
+    const double *gradient, Py_ssize_t y, Py_ssize_t K, double c
 ) noexcept nogil:
-    """Score the batch's rows and add their gradient into ``sums``.
+    """A bound of the row's loss Hessian ``diag(p) - p p^T``, K > 1.
 
-    Row q's score gradient ``p - y`` goes to ``score_gradient[q]``; feature
-    j's gradient ``sum_i omega_i (p_i - y_i) x_ij`` to ``sums[2 j]`` and its
-    curvature sum ``sum_i omega_i x_ij^2`` to ``sums[2 j + 1]``. ``totals``
-    gets the rows' weighted loss and the intercept's gradient. Returns the
-    number of distinct features, listed in ``cols``.
+    Below diag(p), so at most max_k p_k; a variance, so at most sum_k p_k
+    (d_k - d_k*)^2 <= 2 (1 - max_k p_k) |d|^2; and at most c. Much below c
+    at the start (p near uniform) and for confident rows. (Rounding can put
+    p_max a hair above 1, hence the 0.)
     """
-    cdef Py_ssize_t q, lo, hi, nz, j, n_cols = 0
-    cdef double z, z_odd, w, g, x, loss = 0.0, g_b = 0.0
+    cdef Py_ssize_t k
+    cdef double p_max = 0.0
+    for k in range(K):
+        p_max = max(p_max, gradient[k] + (k == y))
+    return max(0.0, min(c, p_max, 2.0 * (1.0 - p_max)))
+
+
+cdef double score_rows(
+    Columns *s, const Batch *batch, Weights *weights, const floating *X_data,
+    const index_t *X_indices, double c,
+) noexcept nogil:
+    """Phase 1: one sweep a row; return the rows' weighted loss.
+
+    Each row numbers its new columns, is scored, takes its loss and score
+    gradient, and adds its share to the weight gradient and the curvature
+    sums while it is in cache. The row that numbers a column is the first
+    to add to it: it stores instead, which spares zeroing K numbers a column
+    each batch.
+    """
+    cdef index_t *slot = <index_t *>s.slot
+    cdef floating *V = <floating *>weights.V
+    cdef const floating *intercept = <const floating *>weights.intercept
+    cdef floating *U = recorded_average(weights, V)
+    cdef Py_ssize_t K = weights.K, q, k, nz, lo, hi, col, position = 0
+    cdef double *z_row
+    cdef double omega, x, loss = 0.0
+    s.n_cols = 0
+    for k in range(K):
+        s.intercept_gradient[k] = 0.0
     for q in range(batch.size):
         prefetch_row(batch, q + ROWS_AHEAD, X_data, X_indices)
-        lo = batch.start[q]
-        hi = batch.stop[q]
+        lo, hi = batch.start[q], batch.stop[q]
+        z_row = s.score_gradient + q * K
+        for k in range(K):
+            z_row[k] = 0.0
+        for nz in range(lo, hi):
+            col = number_column(s, weights, X_indices[nz], V, U)
+            slot[position + nz - lo] = <index_t>col
+            axpy(K, X_data[nz], V + X_indices[nz] * K, z_row)
+        for k in range(K):
+            z_row[k] = z_row[k] * weights.scale + intercept[k]
+        loss += batch.weight[q] * loss_gradient(z_row, batch.label[q], K)
+        omega = batch.omega[q]
+        for k in range(K):
+            s.intercept_gradient[k] += omega * z_row[k]
+        if K > 1:
+            s.row_curvature[q] = hessian_bound(z_row, batch.label[q], K, c)
+        for nz in range(lo, hi):
+            x = X_data[nz]
+            col = slot[position + nz - lo]
+            if col < 0:
+                col = ~col
+                slot[position + nz - lo] = <index_t>col
+                s.curvature[col] = omega * x * x
+                scale_into(K, omega * x, z_row, s.gradient + col * K)
+            else:
+                s.curvature[col] += omega * x * x
+                axpy_double(K, omega * x, z_row, s.gradient + col * K)
+        position += hi - lo
+    return loss
+
+
+cdef double cap_rates(
+    Columns *s, Py_ssize_t K, double eta, double eta_b, double c
+) noexcept nogil:
+    """Phase 2: cap each column's rate at its Newton step; return the descent.
+
+    ``<G, X step> = sum_j rate_j |g_j|^2``, so the step's first-order
+    descent needs no pass over X.
+    """
+    cdef Py_ssize_t col, k
+    cdef double h, squares = 0.0
+    cdef double *g
+    for k in range(K):
+        squares += s.intercept_gradient[k] * s.intercept_gradient[k]
+    cdef double descent = eta_b * squares
+    for col in range(s.n_cols):
+        h = c * s.curvature[col]
+        s.rate[col] = eta if h * eta <= 1.0 else 1.0 / h
+        g = s.gradient + col * K
+        squares = 0.0
+        for k in range(K):
+            squares += g[k] * g[k]
+        s.share[col] = s.rate[col] * squares
+        descent += s.share[col]
+    return descent
+
+
+cdef double curvature_bound(
+    const Columns *s, const Batch *batch, const floating *X_data,
+    const index_t *slot, Py_ssize_t K, double eta_b,
+) noexcept nogil:
+    """A bound of the curvature along the step, from scalars only.
+
+    The step changes row i's scores by dz_i = sum_j x_ij s_j + s_b (s_j =
+    rate_j g_j), and by Cauchy-Schwarz |dz_i|^2 <= A_i D_i with A_i =
+    sum_j rate_j x_ij^2 + eta_b and D_i = sum_j share_j + eta_b |g_b|^2, or
+    <= A2_i D2_i with A2_i = sum_j x_ij^2 + 1 and D2_i = sum_j |s_j|^2 +
+    |s_b|^2. With the row's Hessian bound, sum_i omega_i f_i min(A D, A2
+    D2) bounds the curvature.
+    """
+    cdef Py_ssize_t q, k, nz, col, position = 0
+    cdef double x, A, D, A2, D2, intercept_squares = 0.0, bound = 0.0
+    for k in range(K):
+        intercept_squares += s.intercept_gradient[k] * s.intercept_gradient[k]
+    for q in range(batch.size):
+        A = eta_b
+        D = eta_b * intercept_squares
+        A2 = 1.0
+        D2 = eta_b * eta_b * intercept_squares
+        for nz in range(batch.start[q], batch.stop[q]):
+            x = X_data[nz]
+            col = slot[position + nz - batch.start[q]]
+            A += s.rate[col] * x * x
+            D += s.share[col]
+            A2 += x * x
+            D2 += s.rate[col] * s.share[col]
+        bound += batch.omega[q] * s.row_curvature[q] * min(A * D, A2 * D2)
+        position += batch.stop[q] - batch.start[q]
+    return bound
+
+
+cdef double step_curvature(
+    const Columns *s, const Batch *batch, const floating *X_data,
+    const index_t *slot, Py_ssize_t K, double eta_b, double descent,
+) noexcept nogil:
+    """Phase 3: ``sum_i omega_i dz_i^T H_i dz_i`` along the step, or 0.
+
+    0 when the scalar bound shows the curvature within the descent: the
+    Newton factor is then >= 1 and the exact curvature (K numbers per
+    non-zero) is not needed. From the fifth epoch of a text fit on, it
+    rarely is. With one output the exact curvature costs what the bound
+    does, so it is always taken.
+    """
+    cdef Py_ssize_t q, k, nz, col, position = 0
+    cdef double curvature = 0.0
+    if K > 1 and curvature_bound(s, batch, X_data, slot, K, eta_b) <= descent:
+        return 0.0
+    for q in range(batch.size):
+        for k in range(K):
+            s.dz[k] = eta_b * s.intercept_gradient[k]
+        for nz in range(batch.start[q], batch.stop[q]):
+            col = slot[position + nz - batch.start[q]]
+            axpy_double(K, X_data[nz] * s.rate[col], s.gradient + col * K, s.dz)
+        curvature += batch.omega[q] * curvature_along(
+            s.score_gradient + q * K, batch.label[q], s.dz, K
+        )
+        position += batch.stop[q] - batch.start[q]
+    return curvature
+
+
+cdef void update_columns(
+    const Columns *s, Weights *weights, floating *V, const index_t *cols,
+    double damping, double new_scale,
+) noexcept nogil:
+    """Phase 4: ``W_j <- S(W_j - eta_j g_j, eta_j l1) / (1 + eta_j l2)``.
+
+    In units of V at the new scale, for the batch's columns; the shrink of
+    the untouched rows is the scale's. ``V`` and ``cols`` are ``weights.V`` and
+    ``s.cols``, typed.
+    """
+    cdef floating *U = recorded_average(weights, V)
+    cdef floating *V_row
+    cdef Py_ssize_t col, k, K = weights.K
+    cdef double eta_j, denominator, threshold
+    for col in range(s.n_cols):
+        if col + 4 < s.n_cols:
+            # The rows of V are scattered and K wide: fetch the one four
+            # columns ahead while this one is updated.
+            V_row = V + cols[col + 4] * K
+            for k in range(0, K, 8):
+                PREFETCH(V_row + k)
+        eta_j = s.rate[col] * damping
+        denominator = (1.0 + eta_j * weights.l2) * new_scale
+        V_row = V + cols[col] * K
+        if U != NULL:
+            for k in range(K):
+                s.old_row[k] = V_row[k]
+        # Multiplying by the reciprocals (a division per row, not per
+        # weight) rounds differently in the last bit only.
+        blend(K, weights.scale / denominator, V_row, -eta_j / denominator,
+              s.gradient + col * K)
+        if weights.l1:
+            threshold = weights.l1 * eta_j / denominator
+            for k in range(K):
+                V_row[k] = soft_threshold(V_row[k], threshold)
+            weights.l1_applied[cols[col]] = weights.l1_total
+        if U != NULL:
+            for k in range(K):
+                U[cols[col] * K + k] += (V_row[k] - s.old_row[k]) * weights.P
+
+
+# ---------------------------------------------------------------------------
+# The binary step, by feature. With one number a feature, numbering the
+# batch's columns (a look-up and a branch the processor cannot predict, per
+# non-zero) would cost more than the sums: they are added into records
+# indexed by feature instead. A byte a feature (``seen``) lists the distinct
+# features in ``cols``, without a branch, for the caps and the update, which
+# clear the records after them.
+
+cdef union CurvatureOrRate:
+    # One double, named for what it holds in each phase: the rows phase sums
+    # the curvature into it, the caps phase turns that into the rate. A
+    # third double a feature would grow the workspace by 40%, and with it
+    # the cache the step sweeps and the size of X it needs (see
+    # ``_solver.takes_binary_step``).
+    double curvature  # sum_i omega_i x_ij^2, in the rows phase
+    double rate  # the capped rate, from the caps phase on
+
+
+cdef struct Feature:
+    double gradient  # sum_i omega_i (p_i - y_i) x_ij
+    CurvatureOrRate h
+
+
+cdef struct ByFeature:
+    # The workspace of the binary step.
+    Feature *feature  # (n_features,)
+    unsigned char *seen  # (n_features,)
+    void *cols  # (n_features + 1,): the batch's distinct features
+    Py_ssize_t n_cols
+    double *score_gradient  # (largest,): row q's p - y
+    double intercept_gradient
+
+
+cdef double binary_rows(
+    ByFeature *s, const Batch *batch, Weights *weights, const floating *X_data,
+    const index_t *X_indices,
+) noexcept nogil:
+    """Phase 1: score the rows, add their gradient; return their weighted loss.
+
+    The batch's features first pay the L1 they owe.
+    """
+    cdef index_t *cols = <index_t *>s.cols
+    cdef floating *V = <floating *>weights.V
+    cdef floating *U = recorded_average(weights, V)
+    cdef Py_ssize_t q, lo, hi, nz, j, n_cols = 0
+    cdef double z, z_odd, omega, g, x, loss = 0.0, g_b = 0.0
+    cdef double intercept = (<floating *>weights.intercept)[0]
+    if weights.l1:
+        for q in range(batch.size):
+            for nz in range(batch.start[q], batch.stop[q]):
+                j = X_indices[nz]
+                pay_owed_l1(weights, V + j, U + j if U != NULL else NULL,
+                            &weights.l1_applied[j])
+    for q in range(batch.size):
+        prefetch_row(batch, q + ROWS_AHEAD_BINARY, X_data, X_indices)
+        lo, hi = batch.start[q], batch.stop[q]
         # Two sums, so that each add need not wait for the one before.
-        z = 0.0
-        z_odd = 0.0
-        nz = lo
+        z, z_odd, nz = 0.0, 0.0, lo
         while nz + 1 < hi:
             z += X_data[nz] * V[X_indices[nz]]
             z_odd += X_data[nz + 1] * V[X_indices[nz + 1]]
             nz += 2
         if nz < hi:
             z += X_data[nz] * V[X_indices[nz]]
-        z = (z + z_odd) * scale + intercept
+        z = (z + z_odd) * weights.scale + intercept
         loss += batch.weight[q] * loss_gradient(&z, batch.label[q], 1)
-        score_gradient[q] = z
-        w = batch.omega[q]
-        g = w * z
+        s.score_gradient[q] = z
+        omega = batch.omega[q]
+        g = omega * z
         g_b += g
         for nz in range(lo, hi):
             j = X_indices[nz]
             x = X_data[nz]
             cols[n_cols] = <index_t>j
-            n_cols += 1 - seen[j]
-            seen[j] = 1
-            sums[2 * j] += x * g
-            sums[2 * j + 1] += w * x * x
-    totals[0] = loss
-    totals[1] = g_b
-    return n_cols
+            n_cols += 1 - s.seen[j]
+            s.seen[j] = 1
+            s.feature[j].gradient += x * g
+            s.feature[j].h.curvature += omega * x * x
+    s.n_cols = n_cols
+    s.intercept_gradient = g_b
+    return loss
 
 
 cdef double binary_caps(
-    Py_ssize_t n_cols, const index_t *cols, double *sums, double eta, double c
+    ByFeature *s, const index_t *cols, double eta, double eta_b, double c
 ) noexcept nogil:
-    """Cap each feature's rate at its Newton step; return the step's descent.
-
-    Turns ``sums[2 j]`` into feature j's step ``rate_j g_j`` and
-    ``sums[2 j + 1]`` into its rate ``min(eta, 1 / (c curvature_j))``, and
-    returns ``sum_j rate_j g_j^2``.
-    """
-    cdef Py_ssize_t l, j
-    cdef double h, rate, g, descent = 0.0
-    for l in range(n_cols):
-        j = cols[l]
-        h = c * sums[2 * j + 1]
-        rate = eta if h * eta <= 1.0 else 1.0 / h
-        g = sums[2 * j]
-        sums[2 * j] = rate * g
-        sums[2 * j + 1] = rate
-        descent += rate * g * g
-    return descent
+    """Phase 2: cap each feature's rate at its Newton step; return the descent
+    ``rate_b g_b^2 + sum_j rate_j g_j^2``. ``cols`` is ``s.cols``, typed."""
+    cdef Py_ssize_t col
+    cdef double h, descent = 0.0
+    cdef Feature *f
+    for col in range(s.n_cols):
+        f = &s.feature[cols[col]]
+        h = c * f.h.curvature
+        f.h.rate = eta if h * eta <= 1.0 else 1.0 / h
+        descent += f.h.rate * f.gradient * f.gradient
+    return eta_b * s.intercept_gradient * s.intercept_gradient + descent
 
 
 cdef double binary_curvature(
-    const Batch *batch, const floating *X_data, const index_t *X_indices,
-    const double *score_gradient, const double *sums, double intercept_step,
+    const ByFeature *s, const Batch *batch, const floating *X_data,
+    const index_t *X_indices, double eta_b,
 ) noexcept nogil:
-    """``sum_i omega_i p_i (1 - p_i) dz_i^2``: the curvature along the step.
+    """Phase 3: ``sum_i omega_i p_i (1 - p_i) dz_i^2``, the curvature along
+    the step; ``dz_i = sum_j x_ij rate_j g_j + rate_b g_b``.
 
-    ``dz_i = sum_j x_ij s_j + s_b`` is the change of row i's score, with the
-    steps ``s_j`` in ``sums[2 j]`` (after ``binary_caps``).
+    A Cauchy-Schwarz bound (as in the general step) would cost what this
+    costs with one output: a pass over the batch.
     """
     cdef Py_ssize_t q, nz
     cdef double dz, p, curvature = 0.0
+    cdef const Feature *f
     for q in range(batch.size):
-        dz = intercept_step
+        dz = eta_b * s.intercept_gradient
         for nz in range(batch.start[q], batch.stop[q]):
-            dz += X_data[nz] * sums[2 * <Py_ssize_t>X_indices[nz]]
-        p = score_gradient[q] + batch.label[q]
+            f = &s.feature[X_indices[nz]]
+            dz += X_data[nz] * (f.h.rate * f.gradient)
+        p = s.score_gradient[q] + batch.label[q]
         curvature += batch.omega[q] * p * (1.0 - p) * dz * dz
     return curvature
 
 
 cdef void binary_update(
-    Py_ssize_t n_cols, const index_t *cols, double *sums, unsigned char *seen,
-    floating *V, double *l1_applied, floating *U, double P, double damping,
-    double scale, double new_scale, double l1, double l2, double l1_total,
+    ByFeature *s, Weights *weights, floating *V, const index_t *cols,
+    double damping, double new_scale,
 ) noexcept nogil:
-    """Move the batch's features by their damped steps; clear their sums.
-
-    As in the general update: ``W_j <- S(W_j - eta_j g_j, eta_j l1) / (1 +
-    eta_j l2)`` in units of V at the new scale. ``U`` is NULL when no
-    average is being recorded.
-    """
-    cdef Py_ssize_t l, j
+    """Phase 4: move the batch's features by their damped steps, as
+    ``update_columns`` does; clear their records."""
+    cdef floating *U = recorded_average(weights, V)
+    cdef Py_ssize_t col, j
     cdef double eta_j, denominator, v
-    for l in range(n_cols):
-        j = cols[l]
-        eta_j = sums[2 * j + 1] * damping
-        denominator = (1.0 + eta_j * l2) * new_scale
-        v = (scale * V[j] - damping * sums[2 * j]) / denominator
-        if l1:
-            v = soft_threshold(v, l1 * eta_j / denominator)
-            l1_applied[j] = l1_total
+    cdef Feature *f
+    for col in range(s.n_cols):
+        j = cols[col]
+        f = &s.feature[j]
+        eta_j = f.h.rate * damping
+        denominator = (1.0 + eta_j * weights.l2) * new_scale
+        v = (weights.scale * V[j] - damping * (f.h.rate * f.gradient)) / denominator
+        if weights.l1:
+            v = soft_threshold(v, weights.l1 * eta_j / denominator)
+            weights.l1_applied[j] = weights.l1_total
         if U != NULL:
             # The stored (rounded) new weight, as in the general update.
-            U[j] += (<floating>v - V[j]) * P
+            U[j] += (<floating>v - V[j]) * weights.P
         V[j] = <floating>v
-        sums[2 * j] = 0.0
-        sums[2 * j + 1] = 0.0
-        seen[j] = 0
+        f.gradient = 0.0
+        f.h.curvature = 0.0  # ready for the next batch's sum
+        s.seen[j] = 0
 
 
-cdef store_scalars(
-    state, double scale, Py_ssize_t t, double l1_total, double P,
-    Py_ssize_t average_total, double *phase,
-):
-    """Write an epoch's scalars back into the ``SolverState``."""
-    state.scale, state.t, state.l1_total = scale, t, l1_total
-    if state.phase_seconds is not None:
-        state.phase_seconds += [phase[0], phase[1], phase[2], phase[3]]
-    if state.average is not None:
-        state.average.P, state.average.total = P, average_total
+# ---------------------------------------------------------------------------
+# The epoch.
+
+cdef struct Workspace:
+    Batch batch
+    Columns columns  # for the general form
+    ByFeature by_feature  # for the binary form
+
+
+cdef class _Workspace:
+    """The arrays behind an epoch's ``Workspace``, which points into them."""
+
+    cdef Workspace ws
+    cdef list arrays
+
+    cdef double *doubles(self, shape):
+        array = np.zeros(shape)
+        self.arrays.append(array)
+        return <double *><size_t>array.ctypes.data
+
+    cdef void *of_type(self, n, dtype):
+        array = np.zeros(n, dtype=dtype)
+        self.arrays.append(array)
+        return <void *><size_t>array.ctypes.data
+
+    def __init__(self, Py_ssize_t n_features, Py_ssize_t K, Py_ssize_t largest,
+                 Py_ssize_t capacity, index_dtype, bint by_feature):
+        self.arrays = []
+        self.ws.batch.start = <Py_ssize_t *>self.of_type(largest, np.intp)
+        self.ws.batch.stop = <Py_ssize_t *>self.of_type(largest, np.intp)
+        self.ws.batch.label = <Py_ssize_t *>self.of_type(largest, np.intp)
+        self.ws.batch.weight = self.doubles(largest)
+        self.ws.batch.omega = self.doubles(largest)
+        if by_feature:
+            self.ws.by_feature.feature = <Feature *>self.doubles(2 * n_features)
+            self.ws.by_feature.seen = <unsigned char *>self.of_type(
+                n_features, np.uint8
+            )
+            self.ws.by_feature.cols = self.of_type(n_features + 1, index_dtype)
+            self.ws.by_feature.score_gradient = self.doubles(largest)
+            return
+        cdef Py_ssize_t n_local = min(capacity, n_features)
+        cdef Columns *s = &self.ws.columns
+        s.local_of = self.of_type(n_features, index_dtype)
+        s.cols = self.of_type(n_local, index_dtype)
+        s.slot = self.of_type(capacity, index_dtype)
+        s.gradient = self.doubles((n_local, K))
+        s.curvature = self.doubles(n_local)
+        s.rate = self.doubles(n_local)
+        s.share = self.doubles(n_local)
+        s.score_gradient = self.doubles((largest, K))
+        s.row_curvature = self.doubles(largest)
+        s.intercept_gradient = self.doubles(K)
+        s.dz = self.doubles(K)
+        s.old_row = self.doubles(K)
+
+
+cdef double take_step(
+    Workspace *space, bint by_feature, Weights *weights, const floating *X_data,
+    const index_t *X_indices, double eta, double eta_b, double c,
+) noexcept nogil:
+    """One step on the gathered batch, in the binary or the general form of
+    each phase; return the batch's weighted loss."""
+    cdef floating *V = <floating *>weights.V
+    cdef const Batch *batch = &space.batch
+    cdef Columns *general = &space.columns
+    cdef ByFeature *binary = &space.by_feature
+    cdef double loss, descent, curvature, damping, new_scale
+    cdef double tic = clock()
+    if by_feature:
+        loss = binary_rows(binary, batch, weights, X_data, X_indices)
+    else:
+        loss = score_rows(general, batch, weights, X_data, X_indices, c)
+    tic = lap(tic, ROWS)
+    if by_feature:
+        descent = binary_caps(binary, <const index_t *>binary.cols, eta, eta_b, c)
+    else:
+        descent = cap_rates(general, weights.K, eta, eta_b, c)
+    tic = lap(tic, CAPS)
+    if by_feature:
+        curvature = binary_curvature(binary, batch, X_data, X_indices, eta_b)
+    else:
+        curvature = step_curvature(
+            general, batch, X_data, <const index_t *>general.slot, weights.K,
+            eta_b, descent,
+        )
+    damping = descent / curvature if descent < curvature else 1.0
+    tic = lap(tic, CURVATURE)
+    new_scale = begin_shrink(weights, eta * damping)
+    if by_feature:
+        binary_update(binary, weights, V, <const index_t *>binary.cols, damping,
+                      new_scale)
+        finish_batch(weights, V, batch.size, new_scale, eta_b * damping,
+                     &binary.intercept_gradient)
+    else:
+        update_columns(general, weights, V, <const index_t *>general.cols, damping,
+                       new_scale)
+        finish_batch(weights, V, batch.size, new_scale, eta_b * damping,
+                     general.intercept_gradient)
+    lap(tic, UPDATE)
+    return loss
 
 
 def shared_rate_epoch(
@@ -456,10 +1036,10 @@ def shared_rate_epoch(
     const double[::1] batch_steps,
     const Py_ssize_t[::1] y,
     const double[::1] sample_weight,
-    state,
-    penalty,
+    solver,
     double curvature_bound,
     bint fit_intercept,
+    bint by_feature,
 ):
     """Run the batches ``order[batch_starts[b]:batch_starts[b + 1]]``.
 
@@ -478,15 +1058,16 @@ def shared_rate_epoch(
         Class index of each row.
     sample_weight : ndarray of float64
         Zero-weight rows are skipped as if absent.
-    state : SolverState
-        Updated in place: V, intercept, scale, t, the owed L1, the average;
-        when ``state.phase_seconds`` is an array, the seconds of the step's
-        phases (rows, caps, damping, update) are added to it.
-    penalty : ElasticNet
+    solver : _solver.Solver
+        Updated in place: V, intercept, scale, t, the owed L1, the average.
+        Its ``penalty`` is the one the step applies.
     curvature_bound : float
         Bound on the loss's second derivative in the score (1/4 for the
         sigmoid, 1/2 for the softmax).
     fit_intercept : bool
+    by_feature : bool
+        Take the binary step by feature (one output only): its workspace is
+        two doubles, a byte and an index a feature.
 
     Returns
     -------
@@ -494,436 +1075,48 @@ def shared_rate_epoch(
         Sum of ``sample_weight[i] * loss_i`` over the visited rows, each
         loss taken just before the step on its batch.
     """
-    cdef floating[:, ::1] V = state.V
-    cdef floating[::1] intercept = state.intercept
-    cdef double[::1] l1_applied = state.l1_applied
-    # Profiling only (benchmarks/profile_epoch.py): four clock reads a batch
-    # are a tenth of a per-sample epoch, so they are off unless asked for.
-    cdef bint timed = state.phase_seconds is not None
-    cdef double phase[4]
-    phase[:] = [0.0, 0.0, 0.0, 0.0]
-    cdef double scale = state.scale, l1_total = state.l1_total
-    cdef double mean_weight = state.mean_weight
-    cdef Py_ssize_t t = state.t
-    cdef double l1 = penalty.l1, l2 = penalty.l2
-    average = state.average
-    cdef bint has_average = average is not None
-    # Without an average these are never read; any arrays of the type do.
-    cdef floating[:, ::1] U = average.U if has_average else V[:0]
-    cdef floating[::1] intercept_sum = (
-        average.intercept_sum if has_average else intercept
-    )
-    cdef double P = average.P if has_average else 0.0
-    cdef Py_ssize_t average_total = average.total if has_average else 0
-    cdef Py_ssize_t average_start = average.start if has_average else 0
-
-    cdef Py_ssize_t n_features = V.shape[0], K = V.shape[1]
-    cdef Py_ssize_t n_batches = batch_starts.shape[0] - 1
-    cdef Py_ssize_t b, p, q, r, m, nz, lo, hi, position, j, l, k, n_cols
+    cdef floating[:, ::1] V = solver.V
+    cdef floating[::1] intercept = solver.intercept
+    cdef Weights weights = load_weights(solver, solver.penalty, V, intercept)
+    if by_feature and weights.K != 1:
+        raise ValueError(f"The binary step takes one output, not {weights.K}.")
+    cdef double mean_weight = solver.mean_weight, c = curvature_bound
+    cdef Py_ssize_t b, p, m, nz, n_batches = batch_starts.shape[0] - 1
     cdef Py_ssize_t capacity = 1, largest = 1
-    cdef double c = curvature_bound, weighted_loss = 0.0
-    cdef double eta, eta_b, eta_j, omega_sum, w, x, x_rate, z, g, dz_0, h
-    cdef double owed, descent, bound, curvature
-    cdef double damping, new_scale, denominator, threshold, v, A, D
-    cdef double row_squares, intercept_squares, p_max, A2, D2
-
     for b in range(n_batches):
-        m = batch_starts[b + 1] - batch_starts[b]
-        largest = max(largest, m)
+        largest = max(largest, batch_starts[b + 1] - batch_starts[b])
         nz = 0
         for p in range(batch_starts[b], batch_starts[b + 1]):
-            r = order[p]
-            nz += indptr[r + 1] - indptr[r]
+            nz += indptr[order[p] + 1] - indptr[order[p]]
         capacity = max(capacity, nz)
-
-    # Workspace. A batch's distinct columns are numbered 0..n_cols-1 in
-    # first-seen order; ``local_of[j]`` is j's number when ``cols`` agrees,
-    # which makes clearing the map between batches unnecessary (it starts at
-    # zeros so that every stale entry indexes within ``cols``). ``slot``
-    # holds the number of each non-zero of the batch, in visiting order, so
-    # that later passes need not look it up again. X's index type numbers
-    # them too: it holds nnz(X), so any batch's. Halving the width of these,
-    # when it can, keeps a batch's working set within the L2 cache.
-    index_type = np.asarray(indices).dtype
-    cdef Py_ssize_t n_local = min(capacity, n_features)
-    cdef index_t[::1] local_of = np.zeros(n_features, dtype=index_type)
-    cdef index_t[::1] cols = np.empty(n_local, dtype=index_type)
-    cdef index_t[::1] slot = np.empty(capacity, dtype=index_type)
-    cdef double[:, ::1] grad = np.empty((n_local, K))
-    # Per column: the batch's curvature sum, then the column's rate.
-    cdef double[::1] rate = np.empty(n_local)
-    # Per column: rate * |gradient row|^2, its share of the descent.
-    cdef double[::1] share = np.empty(n_local)
-    cdef double[::1] row_curvature = np.empty(largest)
-    cdef Py_ssize_t[:, ::1] batch_rows = np.empty((3, largest), dtype=np.intp)
-    cdef double[:, ::1] batch_weights = np.empty((2, largest))
-    cdef Batch batch
-    batch.start = &batch_rows[0, 0]
-    batch.stop = &batch_rows[1, 0]
-    batch.label = &batch_rows[2, 0]
-    batch.weight = &batch_weights[0, 0]
-    batch.omega = &batch_weights[1, 0]
-    cdef double[:, ::1] G = np.empty((largest, K))
-    cdef double[::1] grad_b = np.empty(K)
-    cdef double[::1] dz = np.empty(K)
-
+    cdef _Workspace space = _Workspace(
+        weights.n_features, weights.K, largest, capacity,
+        np.asarray(indices).dtype, by_feature,
+    )
     # Raw pointers: memoryview indexing in the inner loops keeps the
     # compiler from holding strides and bases in registers.
     cdef const floating *X_data = &data[0] if data.shape[0] else NULL
     cdef const index_t *X_indices = &indices[0] if indices.shape[0] else NULL
-    cdef floating *V_rows = &V[0, 0] if n_features else NULL
-    cdef double *grad_rows = &grad[0, 0] if n_local else NULL
-    cdef double *G_row
-    cdef double *grad_row
-    cdef floating *V_row
-
     cdef const Py_ssize_t *order_ptr = &order[0] if order.shape[0] else NULL
     cdef const Py_ssize_t *y_ptr = &y[0] if y.shape[0] else NULL
     cdef const double *weight_ptr = (
         &sample_weight[0] if sample_weight.shape[0] else NULL
     )
-    cdef double tic
+    cdef double eta, eta_b, weighted_loss = 0.0
     with nogil:
         for b in range(n_batches):
             m = gather_batch(
-                &batch, order_ptr, batch_starts[b], batch_starts[b + 1],
+                &space.ws.batch, order_ptr, batch_starts[b], batch_starts[b + 1],
                 &indptr[0], y_ptr, weight_ptr, mean_weight,
             )
             if m == 0:
                 continue
             eta = batch_steps[b]
-            eta_b = min(eta, 1.0 / (c * batch.omega_sum)) if fit_intercept else 0.0
-            tic = seconds() if timed else 0.0
-            # One sweep per row: number its new columns (each pays the
-            # L1 penalty it owes before it is read), score the row, take
-            # its loss and score gradient, and add its share to the
-            # weight gradient and the curvature sums while the row is in
-            # cache.
-            n_cols = 0
-            position = 0
-            for k in range(K):
-                grad_b[k] = 0.0
-            for q in range(m):
-                if q + 2 < m:
-                    # Ask for the row after next while this one is
-                    # computed (its K outputs take longer than the
-                    # binary step's one: no need to ask further ahead).
-                    PREFETCH(X_data + batch.start[q + 2])
-                    PREFETCH(X_indices + batch.start[q + 2])
-                lo = batch.start[q]
-                hi = batch.stop[q]
-                G_row = &G[q, 0]
-                for k in range(K):
-                    G_row[k] = 0.0
-                for nz in range(lo, hi):
-                    j = X_indices[nz]
-                    l = local_of[j]
-                    if l >= n_cols or cols[l] != j:
-                        l = n_cols
-                        n_cols += 1
-                        local_of[j] = l
-                        cols[l] = j
-                        owed = l1_total - l1_applied[j] if l1 else 0.0
-                        if owed > 0:
-                            for k in range(K):
-                                # The stored (rounded) new weight.
-                                v = <floating>soft_threshold(V_rows[j * K + k], owed)
-                                if has_average and average_total:
-                                    U[j, k] += (v - V_rows[j * K + k]) * P
-                                V_rows[j * K + k] = v
-                            l1_applied[j] = l1_total
-                        # The row that numbers a column is the first to
-                        # add to its gradient: it stores instead, which
-                        # spares zeroing K numbers a column each batch.
-                        # ~l marks the non-zero that does.
-                        slot[position + nz - lo] = ~l
-                    else:
-                        slot[position + nz - lo] = l
-                    axpy(K, X_data[nz], V_rows + j * K, G_row)
-                for k in range(K):
-                    G_row[k] = G_row[k] * scale + intercept[k]
-                weighted_loss += batch.weight[q] * loss_gradient(
-                    G_row, batch.label[q], K
-                )
-                w = batch.omega[q]
-                for k in range(K):
-                    grad_b[k] += w * G_row[k]
-                # Bound of the row's Hessian, diag(p) - p p^T: below
-                # diag(p), so at most max_k p_k; a variance, so at most
-                # sum_k p_k (d_k - d_k*)^2 <= 2 (1 - max_k p_k) |d|^2;
-                # and at most c. Much below c at the start (p near
-                # uniform) and for confident rows. (Rounding can put
-                # p_max a hair above 1, hence the 0.)
-                if K > 1:
-                    p_max = 0.0
-                    for k in range(K):
-                        p_max = max(p_max, G_row[k] + (k == batch.label[q]))
-                    row_curvature[q] = max(0.0, min(c, p_max, 2.0 * (1.0 - p_max)))
-                for nz in range(lo, hi):
-                    x = X_data[nz]
-                    l = slot[position + nz - lo]
-                    if l < 0:
-                        l = ~l
-                        slot[position + nz - lo] = l
-                        rate[l] = w * x * x
-                        scale_into(K, w * x, G_row, grad_rows + l * K)
-                    else:
-                        rate[l] += w * x * x
-                        axpy_double(K, w * x, G_row, grad_rows + l * K)
-                position += hi - lo
-
-            tic = lap(timed, tic, &phase[0])
-            # Per-coordinate Newton caps. <G, X step> = sum_j rate_j
-            # |g_j|^2, so the step's first-order descent needs no pass
-            # over X.
-            intercept_squares = 0.0
-            for k in range(K):
-                intercept_squares += grad_b[k] * grad_b[k]
-            descent = eta_b * intercept_squares
-            for l in range(n_cols):
-                h = c * rate[l]  # the curvature sum, then the rate
-                rate[l] = eta if h * eta <= 1.0 else 1.0 / h
-                row_squares = 0.0
-                for k in range(K):
-                    row_squares += grad_rows[l * K + k] * grad_rows[l * K + k]
-                share[l] = rate[l] * row_squares
-                descent += share[l]
-
-            tic = lap(timed, tic, &phase[1])
-            # Damping. The step changes row i's scores by dz_i =
-            # sum_j x_ij s_j + s_b (s_j = rate_j g_j), and by
-            # Cauchy-Schwarz |dz_i|^2 <= A_i D_i with A_i = sum_j rate_j
-            # x_ij^2 + eta_b and D_i = sum_j share_j + eta_b |g_b|^2, or
-            # <= A2_i D2_i with A2_i = sum_j x_ij^2 + 1 and D2_i = sum_j
-            # |s_j|^2 + |s_b|^2. With the row's Hessian bound, sum_i
-            # omega_i f_i min(A D, A2 D2) bounds the curvature along the
-            # step; when it is within the descent the Newton factor is
-            # >= 1 and the exact curvature (K numbers per non-zero) is
-            # not needed: from the fifth epoch of a text fit on, it
-            # rarely is. With one output the exact curvature costs what
-            # the bound does, so it is always taken.
-            bound = 0.0
-            position = 0
-            for q in range(m if K > 1 else 0):
-                lo = batch.start[q]
-                hi = batch.stop[q]
-                A = eta_b
-                D = eta_b * intercept_squares
-                A2 = 1.0
-                D2 = eta_b * eta_b * intercept_squares
-                for nz in range(lo, hi):
-                    x = X_data[nz]
-                    l = slot[position + nz - lo]
-                    A += rate[l] * x * x
-                    D += share[l]
-                    A2 += x * x
-                    D2 += rate[l] * share[l]
-                bound += batch.omega[q] * row_curvature[q] * min(A * D, A2 * D2)
-                position += hi - lo
-            curvature = 0.0
-            if K == 1 or bound > descent:
-                position = 0
-                for q in range(m):
-                    lo = batch.start[q]
-                    hi = batch.stop[q]
-                    for k in range(K):
-                        dz[k] = eta_b * grad_b[k]
-                    for nz in range(lo, hi):
-                        l = slot[position + nz - lo]
-                        axpy_double(K, X_data[nz] * rate[l],
-                                    grad_rows + l * K, &dz[0])
-                    curvature += batch.omega[q] * curvature_along(
-                        &G[q, 0], batch.label[q], &dz[0], K
-                    )
-                    position += hi - lo
-            damping = descent / curvature if descent < curvature else 1.0
-            eta *= damping
-            eta_b *= damping
-            tic = lap(timed, tic, &phase[2])
-            # W_j <- S(W_j - eta_j g_j, eta_j l1) / (1 + eta_j l2), in units
-            # of V at the new scale; the untouched rows' shrink is the scale's.
-            new_scale = scale / (1.0 + eta * l2)
-            if l1:
-                l1_total += eta * l1 / scale
-            for l in range(n_cols):
-                j = cols[l]
-                if l + 4 < n_cols:
-                    # The rows of V are scattered and K wide: fetch the one
-                    # four columns ahead while this one is updated.
-                    V_row = V_rows + cols[l + 4] * K
-                    for k in range(0, K, 8):
-                        PREFETCH(V_row + k)
-                eta_j = rate[l] * damping
-                denominator = (1.0 + eta_j * l2) * new_scale
-                V_row = V_rows + j * K
-                grad_row = grad_rows + l * K
-                if has_average and average_total:
-                    for k in range(K):
-                        dz[k] = V_row[k]  # the old row, free workspace now
-                # Multiplying by the reciprocals (a division per row, not
-                # per weight) rounds differently in the last bit only.
-                blend(K, scale / denominator, V_row, -eta_j / denominator, grad_row)
-                if l1:
-                    threshold = l1 * eta_j / denominator
-                    for k in range(K):
-                        V_row[k] = soft_threshold(V_row[k], threshold)
-                    l1_applied[j] = l1_total
-                if has_average and average_total:
-                    for k in range(K):
-                        U[j, k] += (V_row[k] - dz[k]) * P
-            for k in range(K):
-                intercept[k] -= eta_b * grad_b[k]
-            scale = new_scale
-            lap(timed, tic, &phase[3])
-            t += m
-            if has_average and t - 1 >= average_start:
-                P += m * scale
-                average_total += m
-                for k in range(K):
-                    intercept_sum[k] += m * intercept[k]
-            if scale < SMALLEST_SCALE:
-                fold_scale(V_rows, &l1_applied[0], n_features, K, scale,
-                           &U[0, 0] if has_average else NULL, P)
-                l1_total *= scale
-                P = 0.0
-                scale = 1.0
-    store_scalars(state, scale, t, l1_total, P, average_total, phase)
-    return weighted_loss
-
-
-def binary_epoch(
-    const floating[::1] data,
-    const index_t[::1] indices,
-    const index_t[::1] indptr,
-    const Py_ssize_t[::1] order,
-    const Py_ssize_t[::1] batch_starts,
-    const double[::1] batch_steps,
-    const Py_ssize_t[::1] y,
-    const double[::1] sample_weight,
-    state,
-    penalty,
-    double curvature_bound,
-    bint fit_intercept,
-):
-    """``shared_rate_epoch`` with one output, by feature (see ``binary_rows``).
-
-    The same step, parameters and return value. Its workspace is two
-    doubles, a byte and an index a feature, so ``_solver.takes_binary_step``
-    runs it only when X takes at least that much memory.
-
-    A function of its own, not a branch of ``shared_rate_epoch``: with the
-    binary step compiled into the same function, the compiler kept less of
-    the general step in registers, and a multiclass epoch took 20% longer.
-    """
-    if state.V.shape[1] != 1:
-        raise ValueError(f"binary_epoch takes one output, not {state.V.shape[1]}.")
-    cdef floating[:, ::1] V = state.V
-    cdef floating[::1] intercept = state.intercept
-    cdef double[::1] l1_applied = state.l1_applied
-    cdef bint timed = state.phase_seconds is not None
-    cdef double phase[4]
-    phase[:] = [0.0, 0.0, 0.0, 0.0]
-    cdef double scale = state.scale, l1_total = state.l1_total
-    cdef double mean_weight = state.mean_weight
-    cdef Py_ssize_t t = state.t
-    cdef double l1 = penalty.l1, l2 = penalty.l2
-    average = state.average
-    cdef bint has_average = average is not None
-    cdef floating[:, ::1] U = average.U if has_average else V[:0]
-    cdef floating[::1] intercept_sum = (
-        average.intercept_sum if has_average else intercept
-    )
-    cdef double P = average.P if has_average else 0.0
-    cdef Py_ssize_t average_total = average.total if has_average else 0
-    cdef Py_ssize_t average_start = average.start if has_average else 0
-
-    cdef Py_ssize_t n_features = V.shape[0]
-    cdef Py_ssize_t n_batches = batch_starts.shape[0] - 1
-    cdef Py_ssize_t b, m, n_cols, largest = 1
-    cdef double c = curvature_bound, weighted_loss = 0.0, g_b = 0.0
-    cdef double eta, eta_b, descent, curvature, damping, new_scale, tic
-    cdef double totals[2]
-    for b in range(n_batches):
-        largest = max(largest, batch_starts[b + 1] - batch_starts[b])
-
-    cdef double[::1] sums = np.zeros(2 * n_features)
-    cdef unsigned char[::1] seen = np.zeros(n_features, dtype=np.uint8)
-    # binary_rows writes one entry past the count of distinct features.
-    cdef index_t[::1] cols = np.empty(n_features + 1, dtype=np.asarray(indices).dtype)
-    cdef Py_ssize_t[:, ::1] batch_rows = np.empty((3, largest), dtype=np.intp)
-    cdef double[:, ::1] batch_weights = np.empty((2, largest))
-    cdef double[::1] score_gradient = np.empty(largest)
-    cdef Batch batch
-    batch.start = &batch_rows[0, 0]
-    batch.stop = &batch_rows[1, 0]
-    batch.label = &batch_rows[2, 0]
-    batch.weight = &batch_weights[0, 0]
-    batch.omega = &batch_weights[1, 0]
-
-    cdef const floating *X_data = &data[0] if data.shape[0] else NULL
-    cdef const index_t *X_indices = &indices[0] if indices.shape[0] else NULL
-    cdef floating *V_rows = &V[0, 0] if n_features else NULL
-    cdef const Py_ssize_t *order_ptr = &order[0] if order.shape[0] else NULL
-    cdef const Py_ssize_t *y_ptr = &y[0] if y.shape[0] else NULL
-    cdef const double *weight_ptr = (
-        &sample_weight[0] if sample_weight.shape[0] else NULL
-    )
-    cdef floating *U_ptr
-    with nogil:
-        for b in range(n_batches):
-            m = gather_batch(
-                &batch, order_ptr, batch_starts[b], batch_starts[b + 1],
-                &indptr[0], y_ptr, weight_ptr, mean_weight,
+            eta_b = 0.0
+            if fit_intercept:
+                eta_b = min(eta, 1.0 / (c * space.ws.batch.omega_sum))
+            weighted_loss += take_step(
+                &space.ws, by_feature, &weights, X_data, X_indices, eta, eta_b, c
             )
-            if m == 0:
-                continue
-            eta = batch_steps[b]
-            eta_b = min(eta, 1.0 / (c * batch.omega_sum)) if fit_intercept else 0.0
-            tic = seconds() if timed else 0.0
-            # Where the update records the average, if it does.
-            U_ptr = &U[0, 0] if has_average and average_total and n_features else NULL
-            if l1:
-                pay_owed_l1(&batch, X_indices, V_rows, &l1_applied[0],
-                            l1_total, U_ptr, P)
-            n_cols = binary_rows(
-                &batch, X_data, X_indices, V_rows, scale, intercept[0],
-                &score_gradient[0], &sums[0], &seen[0], &cols[0], totals,
-            )
-            weighted_loss += totals[0]
-            g_b = totals[1]
-            tic = lap(timed, tic, &phase[0])
-            descent = eta_b * g_b * g_b
-            descent += binary_caps(n_cols, &cols[0], &sums[0], eta, c)
-            tic = lap(timed, tic, &phase[1])
-            # A Cauchy-Schwarz bound (as in the general step) would cost what
-            # the exact curvature costs with one output: a pass over the batch.
-            curvature = binary_curvature(
-                &batch, X_data, X_indices, &score_gradient[0], &sums[0],
-                eta_b * g_b,
-            )
-            damping = descent / curvature if descent < curvature else 1.0
-            eta *= damping
-            eta_b *= damping
-            tic = lap(timed, tic, &phase[2])
-            new_scale = scale / (1.0 + eta * l2)
-            if l1:
-                l1_total += eta * l1 / scale
-            binary_update(n_cols, &cols[0], &sums[0], &seen[0], V_rows,
-                          &l1_applied[0], U_ptr, P, damping, scale, new_scale,
-                          l1, l2, l1_total)
-            intercept[0] -= eta_b * g_b
-            scale = new_scale
-            lap(timed, tic, &phase[3])
-            t += m
-            if has_average and t - 1 >= average_start:
-                P += m * scale
-                average_total += m
-                intercept_sum[0] += m * intercept[0]
-            if scale < SMALLEST_SCALE:
-                fold_scale(V_rows, &l1_applied[0], n_features, 1, scale,
-                           &U[0, 0] if has_average else NULL, P)
-                l1_total *= scale
-                P = 0.0
-                scale = 1.0
-    store_scalars(state, scale, t, l1_total, P, average_total, phase)
+    store_weights(&weights, solver)
     return weighted_loss

@@ -22,7 +22,8 @@ from sklearn.utils.validation import (
 from ._losses import loss_for
 from ._penalties import ElasticNet
 from ._schedules import make_schedule
-from ._solver import SolverState, run_epoch
+from ._solver import Batches, Solver
+from ._stopping import StoppingRule
 
 
 class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
@@ -280,8 +281,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             Fitted estimator.
         """
         self._check_schedule_params()
-        warm = self.warm_start and hasattr(self, "coef_")
-        if warm and coef_init is None:
+        if self.warm_start and hasattr(self, "coef_") and coef_init is None:
             coef_init, intercept_init = self.coef_, self.intercept_
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32]
@@ -290,11 +290,10 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         classes, y_index = np.unique(y, return_inverse=True)
         self._check_two_classes(classes)
-        self.classes_ = classes
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
-        self._class_counts = np.zeros(len(classes))
+        self._reset(classes, X, coef_init, intercept_init)
         sample_weight = self._count_and_weigh_classes(sample_weight, y_index)
         if not sample_weight.any():
             applied = (
@@ -303,78 +302,28 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                 else ""
             )
             raise ValueError(f"Every sample has zero weight{applied}.")
-
-        rng = check_random_state(self.random_state)
-        self._rng = rng
-        self._loss = loss_for(len(classes))
-        self._schedule = make_schedule(
-            self.learning_rate, self.eta0, self.power_t, self.alpha
-        )
-        self._state = self._new_state(X, coef_init, intercept_init, rng)
-
-        train = np.arange(X.shape[0])
-        validation = None
+        train, validation = np.arange(X.shape[0]), None
         if self.early_stopping:
-            train, validation = self._validation_split(y_index, sample_weight, rng)
-        self._state.observe_weights(sample_weight[train])
-
-        self.loss_curve_ = []
-        if self.early_stopping:
+            train, validation = self._validation_split(y_index, sample_weight)
             self.validation_scores_ = []
             self.best_validation_score_ = -np.inf
-            best = None
-        best_value = np.inf
-        no_improvement = 0
-        converged = False
-        for epoch in range(1, self.max_iter + 1):
-            tic = time.perf_counter()
-            objective = self._epoch(X, y_index, sample_weight, train)
-            self.loss_curve_.append(objective)
-            if self.early_stopping:
-                self._export()
-                score = -self._log_loss(
-                    X[validation], y_index[validation], sample_weight[validation]
-                )
-                self.validation_scores_.append(score)
-                value = -score
-                if score > self.best_validation_score_:
-                    self.best_validation_score_ = score
-                    # _export makes new arrays each epoch: no copy needed.
-                    best = (self.coef_, self.intercept_)
-            else:
-                value = objective
-            if self.verbose:
-                print(self._progress_line(epoch, objective, time.perf_counter() - tic))
-            if self.tol is not None:
-                improved = epoch == 1 or value < best_value - self.tol * abs(best_value)
-                no_improvement = 0 if improved else no_improvement + 1
-            best_value = min(best_value, value)
-            if no_improvement >= self.n_iter_no_change:
-                no_improvement = 0
-                if (
-                    self._schedule.end_epoch(improved=False)
-                    or self.learning_rate != "adaptive"
-                ):
-                    converged = True
-                    break
-        self.n_iter_ = epoch
-        self.t_ = self._state.t
-        if self.early_stopping:
-            self.coef_, self.intercept_ = best
-        else:
-            self._export()
-        if not converged and self.tol is not None and self.max_iter > 1:
-            self._warn_not_converged()
-        return self
+        return self._partial_fit(
+            X, y_index, sample_weight, train, validation, self.max_iter
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y), continuing from where the last call stopped.
 
-        The step counter ``t_``, the schedule, the owed penalties and the
-        average all carry over, so a stream of ``partial_fit`` calls learns
-        as one ``fit`` over the concatenated stream would. A batch whose
-        weights are all zero changes nothing.
+        The step counter ``t_``, the owed penalties and the average all
+        carry over, so a stream of ``partial_fit`` calls learns as one
+        ``fit`` over the concatenated stream would. The loss, schedule and
+        penalty are built from the current parameters at every call, so a
+        parameter changed by ``set_params`` between calls applies from the
+        next call on (``average`` too: averaging starts, or stops, there);
+        ``learning_rate`` cannot change between ``"adagrad"`` and the others,
+        whose states differ. A batch whose weights are all zero changes
+        nothing.
 
         Parameters
         ----------
@@ -388,13 +337,10 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         -------
         self : object
         """
-        first = not hasattr(self, "_state")
-        if first:
-            self._check_schedule_params()
-            if classes is None:
-                raise ValueError(
-                    "classes must be passed on the first call to partial_fit."
-                )
+        first = not hasattr(self, "_solver")
+        self._check_schedule_params()
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32], reset=first
         )
@@ -403,32 +349,15 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         if first:
             classes = np.unique(classes)
             self._check_two_classes(classes)
-            self.classes_ = classes
-            self._rng = check_random_state(self.random_state)
-            self._loss = loss_for(len(classes))
-            self._schedule = make_schedule(
-                self.learning_rate, self.eta0, self.power_t, self.alpha
-            )
-            self._class_counts = np.zeros(len(classes))
-            self.loss_curve_ = []
-        elif classes is not None and not np.array_equal(
-            np.unique(classes), self.classes_
-        ):
-            raise ValueError(
-                f"`classes={classes!r}` is not the same as on the first call to "
-                f"partial_fit: {self.classes_!r}."
-            )
-        unknown = ~np.isin(y, self.classes_)
-        if unknown.any():
-            raise ValueError(
-                f"y has labels not in classes: {np.unique(y[unknown])!r}; "
-                f"classes are {self.classes_!r}."
-            )
-        y_index = np.searchsorted(self.classes_, y)
+        else:
+            self._check_same_classes(classes)
+            classes = self.classes_
+        y_index = _class_indices(y, classes)
         if first:
-            self._state = self._new_state(X, None, None, self._rng)
-        elif X.dtype != self._state.V.dtype:
-            X = X.astype(self._state.V.dtype)
+            self._reset(classes, X, None, None)
+        else:
+            # The solver's weights are of the first chunk's dtype.
+            X = X.astype(self.intercept_.dtype, copy=False)
         sample_weight = _weights_of_chunk(sample_weight, X)
         if sample_weight.any():
             sample_weight = self._count_and_weigh_classes(sample_weight, y_index)
@@ -436,41 +365,107 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             # Weightless data is absent data: nothing moves, not even t_.
             if first:
                 self._export()
-                self.t_, self.n_iter_ = self._state.t, 1
+                self.t_, self.n_iter_ = self._solver.t, 1
             return self
-        self._state.observe_weights(sample_weight)
-        self.loss_curve_.append(
-            self._epoch(X, y_index, sample_weight, np.arange(X.shape[0]))
+        return self._partial_fit(
+            X, y_index, sample_weight, np.arange(X.shape[0]), None, max_iter=1
         )
-        self.n_iter_ = 1
-        self.t_ = self._state.t
-        self._export()
+
+    def _partial_fit(self, X, y_index, sample_weight, train, validation, max_iter):
+        """Up to ``max_iter`` epochs over the rows ``train``: fit's and
+        partial_fit's one training path.
+
+        The loss, schedule and penalty are built here, from the current
+        parameters. ``validation``: rows to score each epoch for early
+        stopping, or None.
+        """
+        loss, schedule, penalty = self._parts()
+        self._solver.observe(sample_weight[train])
+        rule = StoppingRule(self.tol, self.n_iter_no_change)
+        best = None
+        converged = False
+        for epoch in range(1, max_iter + 1):
+            tic = time.perf_counter()
+            batches = Batches(
+                train,
+                sample_weight,
+                self.batch_size,
+                self._rng if self.shuffle else None,
+            )
+            objective = self._solver.run_epoch(
+                X, y_index, sample_weight, batches, loss, schedule, penalty,
+                self.fit_intercept,
+            )  # fmt: skip
+            self.loss_curve_.append(objective)
+            value = objective
+            if validation is not None:
+                value, best = self._validate(
+                    X, y_index, sample_weight, validation, best
+                )
+            if self.verbose:
+                print(self._progress_line(epoch, objective, time.perf_counter() - tic))
+            if rule.stalled(value) and schedule.stalled():
+                converged = True
+                break
+        self.n_iter_ = epoch
+        self.t_ = self._solver.t
+        if best is not None:
+            self.coef_, self.intercept_ = best
+        else:
+            self._export()
+        if not converged and self.tol is not None and max_iter > 1:
+            self._warn_not_converged()
         return self
 
-    def _epoch(self, X, y_index, sample_weight, rows):
-        """Run one epoch over ``rows``; return the training objective."""
-        order = self._rng.permutation(rows) if self.shuffle else rows
-        state = self._state
-        penalty = ElasticNet.from_params(self.penalty, self.alpha, self.l1_ratio)
-        weighted_loss = run_epoch(
-            X,
-            y_index,
-            sample_weight,
-            order,
-            state,
-            self._loss,
-            self._schedule,
-            penalty,
-            self.batch_size,
-            self.fit_intercept,
-        )
-        total_weight = float(sample_weight[rows].sum())
-        state.pay_owed_penalties()
-        return weighted_loss / total_weight + penalty.value(state.V, state.scale)
+    def _reset(self, classes, X, coef_init, intercept_init):
+        """Forget any previous model: a new solver for ``classes`` and X."""
+        self.classes_ = classes
+        self._class_counts = np.zeros(len(classes))
+        self._rng = check_random_state(self.random_state)
+        self.loss_curve_ = []
+        self._solver = self._new_solver(X, coef_init, intercept_init)
 
-    def _new_state(self, X, coef_init, intercept_init, rng):
+    def _parts(self):
+        """The loss, schedule and penalty of the current parameters."""
+        schedule = make_schedule(
+            self.learning_rate, self.eta0, self.power_t, self.alpha
+        )
+        if schedule.per_feature != self._solver.per_feature:
+            raise ValueError(
+                f"learning_rate={self.learning_rate!r} cannot continue a model "
+                f"trained with learning_rate="
+                f"{'adagrad' if self._solver.per_feature else 'a shared rate'}: "
+                f"AdaGrad keeps per-feature state the other schedules do not. "
+                f"Call fit to start again."
+            )
+        self._solver.set_average(self._average_start())
+        return (
+            loss_for(len(self.classes_)),
+            schedule,
+            ElasticNet.from_params(self.penalty, self.alpha, self.l1_ratio),
+        )
+
+    def _average_start(self):
+        if self.average is False:
+            return None
+        return 1 if self.average is True else int(self.average)
+
+    def _validate(self, X, y_index, sample_weight, validation, best):
+        """Score the validation rows; return their log-loss and the best model."""
+        self._export()
+        score = -self._log_loss(
+            X[validation], y_index[validation], sample_weight[validation]
+        )
+        self.validation_scores_.append(score)
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            # _export makes new arrays each epoch: no copy needed.
+            best = (self.coef_, self.intercept_)
+        return -score, best
+
+    def _new_solver(self, X, coef_init, intercept_init):
         n_features = X.shape[1]
-        n_outputs = self._loss.n_outputs(len(self.classes_))
+        n_outputs = loss_for(len(self.classes_)).n_outputs(len(self.classes_))
         dtype = X.dtype
         if coef_init is not None:
             if sp.issparse(coef_init):  # a sparsified coef_ on warm start
@@ -482,11 +477,11 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                     f"{(n_outputs, n_features)} for {len(self.classes_)} classes "
                     f"and {n_features} features."
                 )
-            V = np.array(coef.T, order="C")
+            W = np.array(coef.T, order="C")
         elif self.init == "random":
-            V = rng.normal(0.0, 0.01, size=(n_features, n_outputs)).astype(dtype)
+            W = self._rng.normal(0.0, 0.01, size=(n_features, n_outputs)).astype(dtype)
         else:
-            V = np.zeros((n_features, n_outputs), dtype=dtype)
+            W = np.zeros((n_features, n_outputs), dtype=dtype)
         intercept = np.zeros(n_outputs, dtype=dtype)
         if intercept_init is not None:
             intercept_init = np.asarray(intercept_init, dtype=dtype).reshape(-1)
@@ -498,12 +493,21 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             intercept[:] = intercept_init
         if not self.fit_intercept:
             intercept[:] = 0
-        average_start = None
-        if self.average is not False:
-            average_start = 1 if self.average is True else int(self.average)
-        return SolverState(
-            V, intercept, average_start, per_feature=self._schedule.per_feature
+        return Solver(
+            W,
+            intercept,
+            self._average_start(),
+            per_feature=self.learning_rate == "adagrad",
         )
+
+    def _check_same_classes(self, classes):
+        if classes is not None and not np.array_equal(
+            np.unique(classes), self.classes_
+        ):
+            raise ValueError(
+                f"`classes={classes!r}` is not the same as on the first call to "
+                f"partial_fit: {self.classes_!r}."
+            )
 
     def _count_and_weigh_classes(self, sample_weight, y_index):
         """Count the classes of the weighted rows; multiply in class_weight."""
@@ -527,9 +531,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             self.class_weight, classes=self.classes_, y=self.classes_[y_index]
         )
 
-    def _validation_split(self, y_index, sample_weight, rng):
+    def _validation_split(self, y_index, sample_weight):
         splitter = StratifiedShuffleSplit(
-            test_size=self.validation_fraction, random_state=rng
+            test_size=self.validation_fraction, random_state=self._rng
         )
         try:
             train, validation = next(splitter.split(np.zeros(len(y_index)), y_index))
@@ -565,29 +569,23 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             )
 
     def _export(self):
-        """Write coef_ and intercept_ from the solver state."""
-        state = self._state
-        averaged = state.averaged()
-        if averaged is not None:
-            coef, intercept = averaged
-        else:
-            coef, intercept = state.coef(), state.intercept
+        """Write coef_ and intercept_ from the solver."""
+        coef, intercept = self._solver.coef_intercept()
         # A transposed view, not a copy: (n_features, n_outputs) in memory is
         # the layout X @ coef_.T wants, and reordering a 53-class text model
         # (14 MB) costs 10 ms a fit.
         self.coef_ = coef.T
-        self.intercept_ = np.array(intercept)
+        self.intercept_ = intercept
 
     def _log_loss(self, X, y_index, sample_weight):
         raw = self._raw_prediction(X)
-        loss, _ = self._loss.loss_gradient(raw, y_index)
+        loss, _ = loss_for(len(self.classes_)).loss_gradient(raw, y_index)
         return float(sample_weight @ loss / sample_weight.sum())
 
     def _progress_line(self, epoch, objective, seconds):
-        norm = float(np.linalg.norm(self._state.coef()))
         return (
-            f"-- Epoch {epoch}, objective: {objective:.6f}, norm W: {norm:.4f}, "
-            f"t: {self._state.t}, {seconds:.3f} s"
+            f"-- Epoch {epoch}, objective: {objective:.6f}, norm W: "
+            f"{self._solver.weight_norm():.4f}, t: {self._solver.t}, {seconds:.3f} s"
         )
 
     def _warn_not_converged(self):
@@ -676,6 +674,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``, taken from the scores directly so that
+            probabilities too small for a float keep their logarithm.
         """
         raw = self._validated_raw_prediction(X)
         return loss_for(len(self.classes_)).predict_log_proba(raw)
@@ -711,6 +711,17 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _class_indices(y, classes):
+    """Each label's index in ``classes``; labels not in them are refused."""
+    unknown = ~np.isin(y, classes)
+    if unknown.any():
+        raise ValueError(
+            f"y has labels not in classes: {np.unique(y[unknown])!r}; "
+            f"classes are {classes!r}."
+        )
+    return np.searchsorted(classes, y)
 
 
 def _weights_of_chunk(sample_weight, X):

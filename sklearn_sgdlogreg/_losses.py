@@ -4,10 +4,16 @@ Both losses take ``raw_prediction`` of shape (n_samples, n_outputs) and an
 integer target ``y`` holding each sample's class index. The binary loss has
 one output (the score of the positive class); the multinomial loss has one
 output per class.
+
+The loss, its gradient and its curvature are computed by the compiled code
+the solver's epoch runs (``_epoch.loss_gradient``), so the package has one
+implementation of them; the probabilities are computed here.
 """
 
 import numpy as np
 from scipy.special import expit, log_expit
+
+from ._epoch import curvature_along_rows, loss_gradient_rows
 
 
 class BinaryCrossEntropy:
@@ -36,16 +42,11 @@ class BinaryCrossEntropy:
         Returns
         -------
         loss : ndarray of shape (n_samples,)
-        gradient : ndarray of shape (n_samples, 1)
+            ``log(1 + exp(z)) - y z``, computed so that it never overflows.
+        gradient : ndarray of shape (n_samples, 1), float64
             ``sigma(z) - y``, the lab's ``y_hat - y``.
         """
-        z = raw_prediction[:, 0]
-        # log(1 + exp(z)) - y z == -log_expit(z) for y=1, -log_expit(-z) for y=0;
-        # written with the sign flip so it never overflows.
-        signed = np.where(y == 1, z, -z)
-        loss = -log_expit(signed)
-        gradient = expit(z) - y
-        return loss, gradient[:, np.newaxis]
+        return _loss_gradient(raw_prediction, y)
 
     @staticmethod
     def curvature_along(gradient, y, direction):
@@ -54,8 +55,7 @@ class BinaryCrossEntropy:
         ``gradient`` is the unweighted gradient from :meth:`loss_gradient`,
         from which the probabilities are recovered; H = p (1 - p).
         """
-        p = gradient[:, 0] + y
-        return p * (1 - p) * direction[:, 0] ** 2
+        return _curvature_along(gradient, y, direction)
 
     @staticmethod
     def predict_proba(raw_prediction):
@@ -95,15 +95,11 @@ class MultinomialCrossEntropy:
         Returns
         -------
         loss : ndarray of shape (n_samples,)
-        gradient : ndarray of shape (n_samples, n_classes)
+            ``logsumexp(z) - z[y]``, with the maximum score taken out first.
+        gradient : ndarray of shape (n_samples, n_classes), float64
             ``softmax(z) - onehot(y)``.
         """
-        rows = np.arange(raw_prediction.shape[0])
-        log_proba = _log_softmax(raw_prediction)
-        loss = -log_proba[rows, y]
-        gradient = np.exp(log_proba, out=log_proba)
-        gradient[rows, y] -= 1
-        return loss, gradient
+        return _loss_gradient(raw_prediction, y)
 
     @staticmethod
     def curvature_along(gradient, y, direction):
@@ -112,12 +108,7 @@ class MultinomialCrossEntropy:
         ``gradient`` is the unweighted gradient from :meth:`loss_gradient`,
         from which the probabilities are recovered.
         """
-        p = gradient.copy()
-        p[np.arange(p.shape[0]), y] += 1
-        p_direction = p * direction
-        return (
-            np.einsum("ij,ij->i", p_direction, direction) - p_direction.sum(axis=1) ** 2
-        )
+        return _curvature_along(gradient, y, direction)
 
     @staticmethod
     def predict_proba(raw_prediction):
@@ -131,6 +122,21 @@ class MultinomialCrossEntropy:
     @staticmethod
     def predict_log_proba(raw_prediction):
         return _log_softmax(raw_prediction)
+
+
+def _loss_gradient(raw_prediction, y):
+    """The compiled loss the solver's epoch uses, on a float64 copy."""
+    gradient = np.array(raw_prediction, dtype=np.float64, order="C")
+    loss = loss_gradient_rows(gradient, np.asarray(y, dtype=np.intp))
+    return loss, gradient
+
+
+def _curvature_along(gradient, y, direction):
+    return curvature_along_rows(
+        np.ascontiguousarray(gradient, dtype=np.float64),
+        np.asarray(y, dtype=np.intp),
+        np.ascontiguousarray(direction, dtype=np.float64),
+    )
 
 
 def _log_softmax(raw_prediction):

@@ -29,8 +29,8 @@ class ElasticNet:
         l1_ratio = {"l2": 0.0, "l1": 1.0}.get(penalty, l1_ratio)
         return cls(alpha, l1_ratio)
 
-    def value(self, coef, scale=1.0):
-        """Penalty of the weights ``scale * coef`` (``coef`` of any shape).
+    def value(self, V, scale=1.0):
+        """Penalty of the weights ``scale * V`` (``V`` of any shape).
 
         Taking the scale apart spares the solver a scaled copy of its
         weights, and the sum of squares needs no temporary. Both sums are in
@@ -38,22 +38,9 @@ class ElasticNet:
         """
         value = 0.0
         if self.l1:
-            value += self.l1 * abs(scale) * float(np.abs(coef).sum(dtype=np.float64))
+            value += self.l1 * abs(scale) * float(np.abs(V).sum(dtype=np.float64))
         if self.l2:
-            flat = coef.reshape(-1)
+            flat = V.reshape(-1)
             squares = np.einsum("i,i->", flat, flat, dtype=np.float64)
             value += 0.5 * self.l2 * scale**2 * float(squares)
         return value
-
-    def gradient(self, coef):
-        """A subgradient (``sign(0) = 0``)."""
-        return self.l1 * np.sign(coef) + self.l2 * coef
-
-
-def soft_threshold(values, amount):
-    """Move ``values`` toward zero by ``amount`` (broadcast), stopping at zero.
-
-    Applying it twice with amounts ``a`` then ``b`` equals applying it once
-    with ``a + b``, which is what lets the L1 penalty be applied lazily.
-    """
-    return values - np.clip(values, -amount, amount)

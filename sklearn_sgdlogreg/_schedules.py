@@ -17,10 +17,6 @@ class _Schedule:
     def rate(self, t):
         raise NotImplementedError
 
-    def batch_step(self, t, n_samples):
-        """Sum of the per-sample rates of samples ``t .. t + n_samples - 1``."""
-        return float(self.batch_steps(t, np.array([n_samples]))[0])
-
     def batch_steps(self, t, counts):
         """Steps of consecutive batches of ``counts`` samples, the first at ``t``.
 
@@ -35,9 +31,12 @@ class _Schedule:
             steps[taken] = np.add.reduceat(rates, (ends - counts)[taken])
         return steps
 
-    def end_epoch(self, improved):
-        """Hook for schedules that react to the stopping criterion."""
-        return False
+    def stalled(self):
+        """The stopping rule stalled: adapt, and return whether to stop.
+
+        A schedule with nothing to adapt stops.
+        """
+        return True
 
 
 class Constant(_Schedule):
@@ -80,8 +79,8 @@ class InvScaling(_Schedule):
 class Adaptive(_Schedule):
     """``eta = eta0`` until the stopping criterion fails, then divided by 5.
 
-    ``eta0`` is the current rate: it is what a later ``partial_fit`` continues
-    from.
+    ``eta0`` is the current rate. Each ``fit`` and each ``partial_fit`` call
+    starts from the estimator's ``eta0``, as SGDClassifier's does.
     """
 
     smallest_rate = 1e-6
@@ -92,13 +91,9 @@ class Adaptive(_Schedule):
     def rate(self, t):
         return np.full_like(t, self.eta0)
 
-    def end_epoch(self, improved):
-        """Divide the rate by 5 after an epoch without improvement.
-
-        Returns True once the rate is too small to go on.
-        """
-        if not improved:
-            self.eta0 /= 5
+    def stalled(self):
+        """Divide the rate by 5; return True once it is too small to go on."""
+        self.eta0 /= 5
         return self.eta0 < self.smallest_rate
 
 

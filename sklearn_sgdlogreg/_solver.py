@@ -33,19 +33,273 @@ of sample i). Every coordinate uses one step size for its data gradient and
 its penalty, so the fixed points are the minimisers of the objective.
 
 For the schedules whose rate all features share, the loop over an epoch's
-batches runs in compiled code (``_epoch.pyx``); AdaGrad's step, whose rates
-are per feature, runs here in NumPy.
+batches runs in compiled code (``_epoch.pyx``). AdaGrad's step runs here in
+NumPy, in the same phases: its rates are per feature, so its lazy penalty is
+not a shared scale and a shared L1 total but a closed form per feature
+(:func:`repeated_prox`), and its intercept has a rate per output; the
+compiled weights would need a second bookkeeping for it.
+
+Shapes: inside the solver the weights are ``(n_features, n_outputs)``, the
+layout ``X @ W`` wants; the estimator's ``coef_`` is their transpose.
 """
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._epoch import binary_epoch, shared_rate_epoch
-from ._penalties import soft_threshold
+from ._epoch import pay_all_owed_l1, shared_rate_epoch
 
-#: Set to True (benchmarks/profile_epoch.py does) to have new solver states
-#: clock the phases of the compiled step.
-time_phases = False
+
+class Solver:
+    """The weights of a model and all that the next step needs to continue.
+
+    The solver owns the weights ``W = scale * V``, the intercept, the
+    penalties features still owe, the running average, AdaGrad's
+    accumulators and the mean sample weight that normalises each batch's
+    gradient. The estimator sees only :meth:`run_epoch`,
+    :meth:`coef_intercept` and ``t``.
+
+    Parameters
+    ----------
+    W : ndarray of shape (n_features, n_outputs)
+        Initial weights; owned by the solver from now on.
+    intercept : ndarray of shape (n_outputs,)
+    average_start : int or None, default=None
+        Number of samples after which averaging starts; None for no average.
+    per_feature : bool, default=False
+        Whether the rates are AdaGrad's, per feature.
+
+    Attributes
+    ----------
+    t : int
+        One plus the number of samples of non-zero weight trained on.
+    """
+
+    def __init__(self, W, intercept, average_start=None, per_feature=False):
+        n_features, n_outputs = W.shape
+        self.V = W
+        self.scale = 1.0
+        self.intercept = intercept
+        self.t = 1
+        self.l1_total = 0.0
+        self.l1_applied = np.zeros(n_features)
+        self.penalty = None
+        self._weight_sum = 0.0
+        self._n_weighted = 0
+        self.average = (
+            None
+            if average_start is None
+            else Average(average_start, n_features, n_outputs, W.dtype)
+        )
+        self.adagrad = AdaGradState(n_features, n_outputs) if per_feature else None
+
+    @property
+    def per_feature(self):
+        """Whether the rates are AdaGrad's, per feature."""
+        return self.adagrad is not None
+
+    def set_average(self, average_start):
+        """Start averaging after ``average_start`` samples (None: stop).
+
+        A solver that was not averaging starts an average of the iterates
+        from its next step on.
+        """
+        if average_start is None:
+            self.average = None
+        elif self.average is None:
+            n_features, n_outputs = self.V.shape
+            self.average = Average(average_start, n_features, n_outputs, self.V.dtype)
+        else:
+            self.average.start = average_start
+
+    def weight_norm(self):
+        """The Euclidean norm of the current weights W."""
+        return abs(self.scale) * float(np.linalg.norm(self.V))
+
+    def observe(self, sample_weight):
+        """Count new data into the mean weight that normalises the gradient.
+
+        Each batch's gradient is ``sum_i s_i g_i / (m s_bar)``, with s_bar the
+        mean non-zero weight of the data seen: call once per new data, not
+        once per epoch over the same data.
+        """
+        self._weight_sum += float(sample_weight.sum())
+        self._n_weighted += int(np.count_nonzero(sample_weight))
+
+    @property
+    def mean_weight(self):
+        return self._weight_sum / self._n_weighted
+
+    def run_epoch(
+        self, X, y, sample_weight, batches, loss, schedule, penalty, fit_intercept
+    ):
+        """One pass over ``batches``; return the epoch's training objective.
+
+        Parameters
+        ----------
+        X : csr_matrix of shape (n_samples, n_features)
+            Of the solver's dtype.
+        y : ndarray of shape (n_samples,)
+            Class indices.
+        sample_weight : ndarray of shape (n_samples,)
+        batches : Batches
+        loss, schedule, penalty
+            Objects from ``_losses``, ``_schedules``, ``_penalties``.
+        fit_intercept : bool
+
+        Returns
+        -------
+        objective : float
+            The weighted mean of each batch's loss just before its step, plus
+            the penalty at the end of the epoch.
+        """
+        self.penalty = penalty
+        epoch = self._shared_rate_epoch if self.adagrad is None else self._adagrad_epoch
+        weighted_loss = epoch(
+            X, y, sample_weight, batches, loss, schedule, fit_intercept
+        )
+        # Once an epoch, so that the weights read between epochs owe nothing.
+        if self.adagrad is None:
+            pay_all_owed_l1(self, self.V)
+        else:
+            self.adagrad.pay_penalty(self, slice(None))
+        return weighted_loss / batches.total_weight + penalty.value(self.V, self.scale)
+
+    def coef_intercept(self):
+        """The model: averaged weights once averaging has started, else current.
+
+        Returns
+        -------
+        coef : ndarray of shape (n_features, n_outputs)
+            A new array.
+        intercept : ndarray of shape (n_outputs,)
+            A new array.
+        """
+        avg = self.average
+        if avg is not None and avg.total:
+            return (avg.P * self.V - avg.U) / avg.total, avg.intercept_sum / avg.total
+        return self.scale * self.V, self.intercept.copy()
+
+    def _shared_rate_epoch(
+        self, X, y, sample_weight, batches, loss, schedule, fit_intercept
+    ):
+        """The epoch of the shared-rate schedules, in compiled code."""
+        indices, indptr = X.indices, X.indptr
+        if indptr.dtype != indices.dtype:
+            indptr = indptr.astype(indices.dtype)
+        return shared_rate_epoch(
+            X.data, indices, indptr, batches.order, batches.starts,
+            schedule.batch_steps(self.t, batches.counts),
+            np.asarray(y, dtype=np.intp), np.asarray(sample_weight, dtype=float),
+            self, loss.curvature_bound, fit_intercept,
+            takes_binary_step(X, self.V.shape[1]),
+        )  # fmt: skip
+
+    def _adagrad_epoch(
+        self, X, y, sample_weight, batches, loss, schedule, fit_intercept
+    ):
+        """The epoch of AdaGrad, batch by batch in NumPy."""
+        acc = self.adagrad
+        acc.eta0 = schedule.eta0
+        acc.penalty = self.penalty if self.penalty.l1 or self.penalty.l2 else None
+        compact = _Compactor(X.shape[1])
+        weighted_loss = 0.0
+        for rows, n_batch in zip(batches, batches.counts):
+            if n_batch == 0:
+                continue
+            s = sample_weight[rows]
+            X_b = X[rows]
+            cols, local = compact(X_b.indices)
+            X_c = sp.csr_array(
+                (X_b.data, local, X_b.indptr), shape=(X_b.shape[0], cols.size)
+            )
+            omega = (s / (n_batch * self.mean_weight)).astype(self.V.dtype, copy=False)
+            V_old = self.V[cols] if self.average is not None else None
+            sample_loss = self._adagrad_step(
+                X_c, cols, y[rows], omega, loss, fit_intercept
+            )
+            weighted_loss += float(s @ sample_loss)
+            self.t += n_batch
+            if self.average is not None:
+                self.average.record_change(cols, self.V[cols] - V_old)
+                if self.t - 1 >= self.average.start:
+                    self.average.record_iterate(n_batch, self.scale, self.intercept)
+        return weighted_loss
+
+    def _adagrad_step(self, X_c, cols, y, omega, loss, fit_intercept):
+        """One AdaGrad step: each touched feature moves at its own rate."""
+        acc = self.adagrad
+        acc.pay_penalty(self, cols, record_average=False)
+        V_c = self.V[cols]
+        sample_loss, grad_W, grad_b, G = batch_gradient(
+            X_c, y, omega, V_c, self.intercept, loss
+        )
+        eta_j, eta_b = acc.rates_of_step(cols, grad_W, grad_b, fit_intercept)
+        newton_j, newton_b = _newton_rates(X_c, omega, loss.curvature_bound)
+        eta_j = np.minimum(eta_j, newton_j)
+        eta_b = np.minimum(eta_b, newton_b) if fit_intercept else 0.0
+        step_W = grad_W * eta_j[:, np.newaxis]
+        step_b = grad_b * eta_b
+        damping = _damping(X_c, y, G, omega, step_W, step_b, loss)
+        eta_j *= damping
+        V_c = V_c - damping * step_W
+        if acc.penalty is not None:
+            V_c = repeated_prox(V_c, eta_j, acc.penalty, np.ones(cols.size))
+        self.V[cols] = V_c
+        acc.n_steps += 1
+        acc.paid_until[cols] = acc.n_steps
+        self.intercept -= (damping * step_b).astype(self.intercept.dtype)
+        return sample_loss
+
+
+class Batches:
+    """An epoch's visiting order, cut into batches of ``batch_size`` rows.
+
+    The compiled epoch reads ``order``, ``starts`` and ``counts``; AdaGrad's
+    iterates over the batches' rows.
+
+    Parameters
+    ----------
+    rows : ndarray of int
+        The rows of X the epoch visits.
+    sample_weight : ndarray of shape (n_samples,)
+    batch_size : int
+    rng : RandomState or None, default=None
+        Shuffles the rows; None visits them in order.
+
+    Attributes
+    ----------
+    order : ndarray of intp
+        The rows, in visiting order.
+    starts : ndarray of intp of shape (n_batches + 1,)
+        Where each batch starts in ``order``; the last entry is ``len(order)``.
+    counts : ndarray of intp of shape (n_batches,)
+        Each batch's rows of non-zero weight: the samples its step counts.
+    total_weight : float
+        The rows' summed weight.
+    """
+
+    def __init__(self, rows, sample_weight, batch_size, rng=None):
+        self.total_weight = float(sample_weight[rows].sum())
+        order = rng.permutation(rows) if rng is not None else rows
+        self.order = np.ascontiguousarray(order, dtype=np.intp)
+        n = self.order.size
+        self.starts = np.minimum(
+            np.arange(0, n + batch_size, batch_size, dtype=np.intp), n
+        )
+        weighted = sample_weight[self.order] != 0
+        self.counts = (
+            np.add.reduceat(weighted, self.starts[:-1], dtype=np.intp)
+            if n
+            else np.zeros(0, dtype=np.intp)
+        )
+
+    def __iter__(self):
+        """Each batch's rows: slices when the order is a range, else indices."""
+        order = self.order
+        first = order[0] if order.size else 0
+        in_order = np.array_equal(order, np.arange(first, first + order.size))
+        for start, stop in zip(self.starts[:-1], self.starts[1:]):
+            yield slice(first + start, first + stop) if in_order else order[start:stop]
 
 
 class Average:
@@ -74,76 +328,6 @@ class Average:
         self.intercept_sum += n_samples * intercept
 
 
-class SolverState:
-    """Everything the loop needs to continue where it stopped.
-
-    Parameters
-    ----------
-    coef : ndarray of shape (n_features, n_outputs)
-        Initial weights; owned by the state from now on.
-    intercept : ndarray of shape (n_outputs,)
-    average_start : int or None
-        Number of samples after which averaging starts; None for no average.
-    """
-
-    def __init__(self, coef, intercept, average_start=None, per_feature=False):
-        n_features, n_outputs = coef.shape
-        self.V = coef
-        self.scale = 1.0
-        self.intercept = intercept
-        self.t = 1
-        self.l1_total = 0.0
-        self.l1_applied = np.zeros(n_features)
-        self.weight_sum = 0.0
-        self.n_weighted = 0
-        self.average = (
-            None
-            if average_start is None
-            else Average(average_start, n_features, n_outputs, coef.dtype)
-        )
-        self.adagrad = AdaGradState(n_features, n_outputs) if per_feature else None
-        # Seconds of the compiled step's phases (rows, caps, damping,
-        # update), clocked only when a profiler sets ``time_phases``.
-        self.phase_seconds = np.zeros(4) if time_phases else None
-
-    def observe_weights(self, sample_weight):
-        """Update the running mean weight with the weights of new data."""
-        self.weight_sum += float(sample_weight.sum())
-        self.n_weighted += int(np.count_nonzero(sample_weight))
-
-    @property
-    def mean_weight(self):
-        return self.weight_sum / self.n_weighted
-
-    def pay_owed_penalties(self):
-        """Apply every feature's owed penalty (once per epoch)."""
-        if self.adagrad is not None:
-            self.adagrad.pay_penalty(self, slice(None))
-            return
-        owed = self.l1_total - self.l1_applied
-        if not owed.any():
-            return
-        V_new = soft_threshold(self.V, owed[:, np.newaxis].astype(self.V.dtype))
-        if self.average is not None:
-            self.average.record_change(slice(None), V_new - self.V)
-        self.V[...] = V_new
-        self.l1_applied[:] = self.l1_total
-
-    def coef(self):
-        """Current weights, shape (n_features, n_outputs)."""
-        self.pay_owed_penalties()
-        return self.scale * self.V
-
-    def averaged(self):
-        """Averaged weights and intercept, or None before averaging starts."""
-        if self.average is None or not self.average.total:
-            return None
-        self.pay_owed_penalties()
-        avg = self.average
-        coef = (avg.P * self.V - avg.U) / avg.total
-        return coef, avg.intercept_sum / avg.total
-
-
 class AdaGradState:
     """Per-feature AdaGrad accumulators and the penalty each row still owes.
 
@@ -168,7 +352,22 @@ class AdaGradState:
             # A feature that never had a gradient has no rate yet.
             return np.where(squared_sum > 0, self.eta0 / np.sqrt(squared_sum), 0.0)
 
-    def pay_penalty(self, state, rows, record_average=True):
+    def rates_of_step(self, cols, grad_W, grad_b, fit_intercept):
+        """Add a step's squared gradients; return the rates of its features
+        and of the intercept (one per output)."""
+        self.squared_sum[cols] += np.einsum("ij,ij->i", grad_W, grad_W)
+        if not fit_intercept:
+            return self.rates(cols), 0.0
+        self.intercept_squared_sum += grad_b**2
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rate_b = np.where(
+                self.intercept_squared_sum > 0,
+                self.eta0 / np.sqrt(self.intercept_squared_sum),
+                0.0,
+            )
+        return self.rates(cols), rate_b
+
+    def pay_penalty(self, solver, rows, record_average=True):
         """Apply to ``rows`` the penalty steps they missed while untouched.
 
         ``record_average=False`` when the caller records the rows' whole
@@ -183,11 +382,11 @@ class AdaGradState:
         rows, missed = rows[missed > 0], missed[missed > 0]
         if not rows.size:
             return
-        V_rows = state.V[rows]
+        V_rows = solver.V[rows]
         V_new = repeated_prox(V_rows, self.rates(rows), self.penalty, missed)
-        if record_average and state.average is not None:
-            state.average.record_change(rows, V_new - V_rows)
-        state.V[rows] = V_new
+        if record_average and solver.average is not None:
+            solver.average.record_change(rows, V_new - V_rows)
+        solver.V[rows] = V_new
         self.paid_until[rows] = self.n_steps
 
 
@@ -227,11 +426,10 @@ class _Compactor:
         return cols, self._local[indices]
 
 
-def batch_gradient(X, y, omega, coef, intercept, loss, coef_scale=1.0):
+def batch_gradient(X, y, omega, W, intercept, loss):
     """Loss and gradient of ``sum_i omega_i * loss(y_i, x_i W + b)``.
 
-    The lab's ``X^T (y_hat - y)``, with weights: the one place the solver
-    computes a gradient.
+    The lab's ``X^T (y_hat - y)``, with weights.
 
     Parameters
     ----------
@@ -240,189 +438,36 @@ def batch_gradient(X, y, omega, coef, intercept, loss, coef_scale=1.0):
         Class indices.
     omega : ndarray of shape (n_samples,)
         Weight of each sample's loss.
-    coef : ndarray of shape (n_features, n_outputs)
+    W : ndarray of shape (n_features, n_outputs)
     intercept : ndarray of shape (n_outputs,)
     loss : a loss from ``_losses``
-    coef_scale : float, default=1.0
-        The weights are ``coef_scale * coef`` (the solver's lazy L2 scale).
 
     Returns
     -------
     sample_loss : ndarray of shape (n_samples,)
         Unweighted loss of each sample.
-    grad_coef : ndarray of shape (n_features, n_outputs)
-    grad_intercept : ndarray of shape (n_outputs,)
-    gradient : ndarray of shape (n_samples, n_outputs)
+    grad_W : ndarray of shape (n_features, n_outputs)
+    grad_b : ndarray of shape (n_outputs,)
+    G : ndarray of shape (n_samples, n_outputs)
         ``omega_i * dloss / dz_i``, the gradient with respect to the scores.
     """
-    raw_prediction = X @ coef
-    if coef_scale != 1.0:
-        raw_prediction *= coef_scale
+    raw_prediction = X @ W
     raw_prediction += intercept
-    sample_loss, gradient = loss.loss_gradient(raw_prediction, y)
-    gradient *= omega[:, np.newaxis]
-    return sample_loss, X.T @ gradient, gradient.sum(axis=0), gradient
-
-
-def run_epoch(
-    X,
-    y,
-    sample_weight,
-    order,
-    state,
-    loss,
-    schedule,
-    penalty,
-    batch_size,
-    fit_intercept,
-):
-    """One pass over the rows ``order`` of X in batches; updates ``state``.
-
-    Parameters
-    ----------
-    X : csr_matrix of shape (n_samples, n_features)
-    y : ndarray of shape (n_samples,)
-        Class indices.
-    sample_weight : ndarray of shape (n_samples,)
-    order : ndarray of int
-        The rows to visit, in order.
-    state : SolverState
-    loss, schedule, penalty
-        Objects from ``_losses``, ``_schedules``, ``_penalties``.
-    batch_size : int
-    fit_intercept : bool
-
-    Returns
-    -------
-    weighted_loss : float
-        Sum over the visited rows of ``s_i * loss_i``, each loss taken just
-        before the step on its batch.
-    """
-    epoch = _shared_rate_epoch if state.adagrad is None else _adagrad_epoch
-    return epoch(
-        X,
-        y,
-        sample_weight,
-        order,
-        state,
-        loss,
-        schedule,
-        penalty,
-        batch_size,
-        fit_intercept,
-    )
-
-
-def _adagrad_epoch(
-    X,
-    y,
-    sample_weight,
-    order,
-    state,
-    loss,
-    schedule,
-    penalty,
-    batch_size,
-    fit_intercept,
-):
-    """The epoch of AdaGrad, batch by batch in NumPy."""
-    # The end-of-epoch payment of owed penalties needs them too.
-    state.adagrad.eta0 = schedule.eta0
-    state.adagrad.penalty = penalty if penalty.l1 or penalty.l2 else None
-    compact = _Compactor(X.shape[1])
-    mean_weight = state.mean_weight
-    weighted_loss = 0.0
-    for rows in _batches(order, batch_size):
-        s = sample_weight[rows]
-        n_batch = np.count_nonzero(s)
-        if n_batch == 0:
-            continue
-        X_b = X[rows]
-        cols, local = compact(X_b.indices)
-        X_c = sp.csr_array(
-            (X_b.data, local, X_b.indptr), shape=(X_b.shape[0], cols.size)
-        )
-        omega = (s / (n_batch * mean_weight)).astype(state.V.dtype, copy=False)
-        V_old = state.V[cols] if state.average is not None else None
-        sample_loss = _adagrad_step(
-            state, X_c, cols, y[rows], omega, loss, schedule, penalty, fit_intercept
-        )
-        weighted_loss += float(s @ sample_loss)
-        state.t += n_batch
-        avg = state.average
-        if avg is not None:
-            avg.record_change(cols, state.V[cols] - V_old)
-            if state.t - 1 >= avg.start:
-                avg.record_iterate(n_batch, state.scale, state.intercept)
-    return weighted_loss
-
-
-def _shared_rate_epoch(
-    X,
-    y,
-    sample_weight,
-    order,
-    state,
-    loss,
-    schedule,
-    penalty,
-    batch_size,
-    fit_intercept,
-):
-    """The epoch of the shared-rate schedules, in compiled code (``_epoch``)."""
-    order = np.ascontiguousarray(order, dtype=np.intp)
-    stops = np.arange(0, order.size + batch_size, batch_size, dtype=np.intp)
-    batch_starts = np.minimum(stops, order.size)
-    weighted = sample_weight[order] != 0
-    counts = (
-        np.add.reduceat(weighted, batch_starts[:-1], dtype=np.intp)
-        if order.size
-        else np.zeros(0, dtype=np.intp)
-    )
-    steps = schedule.batch_steps(state.t, counts)
-    indices, indptr = X.indices, X.indptr
-    if indptr.dtype != indices.dtype:
-        indptr = indptr.astype(indices.dtype)
-    epoch = (
-        binary_epoch if takes_binary_step(X, state.V.shape[1]) else shared_rate_epoch
-    )
-    return epoch(
-        X.data,
-        indices,
-        indptr,
-        order,
-        batch_starts,
-        steps,
-        np.asarray(y, dtype=np.intp),
-        np.asarray(sample_weight, dtype=float),
-        state,
-        penalty,
-        loss.curvature_bound,
-        fit_intercept,
-    )
+    sample_loss, G = loss.loss_gradient(raw_prediction, y)
+    G *= omega[:, np.newaxis]
+    return sample_loss, X.T @ G, G.sum(axis=0), G
 
 
 def takes_binary_step(X, n_outputs):
-    """Whether an epoch runs the binary step by feature, ``_epoch.binary_epoch``.
+    """Whether an epoch takes the binary step by feature.
 
-    Its workspace is two doubles, a byte and an index a feature. It runs when
-    X takes at least that much memory, so that the workspace adds no more
-    than size(X) to a fit's peak; a wide hashed feature space seen through a
-    few rows (a ``partial_fit`` chunk, say) takes the general step.
+    Its workspace is two doubles, a byte and an index a feature. It runs
+    when X takes at least that much memory, so that the workspace adds no
+    more than about size(X) to a fit's peak; a wide hashed feature space seen
+    through a few rows (a ``partial_fit`` chunk, say) takes the general step.
     """
     workspace = X.shape[1] * (2 * 8 + 1 + X.indices.itemsize)
     return n_outputs == 1 and workspace <= X.data.nbytes + X.indices.nbytes
-
-
-def _batches(order, batch_size):
-    """Row selections of successive batches: slices when ``order`` is a range."""
-    first = order[0] if order.size else 0
-    if np.array_equal(order, np.arange(first, first + order.size)):
-        for start in range(0, order.size, batch_size):
-            yield slice(first + start, first + min(start + batch_size, order.size))
-    else:
-        for start in range(0, order.size, batch_size):
-            yield order[start : start + batch_size]
 
 
 def _newton_rates(X_c, omega, c):
@@ -452,46 +497,3 @@ def _damping(X_c, y, G, omega, step_W, step_b, loss):
     if descent >= curvature:
         return 1.0
     return descent / curvature
-
-
-def _adagrad_step(state, X_c, cols, y, omega, loss, schedule, penalty, fit_intercept):
-    """One AdaGrad step: each touched feature moves at its own rate."""
-    dtype = state.V.dtype
-    acc = state.adagrad
-    acc.pay_penalty(state, cols, record_average=False)
-    V_c = state.V[cols]
-    sample_loss, grad_W, grad_b, G = batch_gradient(
-        X_c, y, omega, V_c, state.intercept, loss
-    )
-    acc.squared_sum[cols] += np.einsum("ij,ij->i", grad_W, grad_W)
-    newton, newton_b = _newton_rates(X_c, omega, loss.curvature_bound)
-    eta_j = np.minimum(acc.rates(cols), newton)
-    eta_b = 0.0
-    if fit_intercept:
-        acc.intercept_squared_sum += grad_b**2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rate_b = np.where(
-                acc.intercept_squared_sum > 0,
-                schedule.eta0 / np.sqrt(acc.intercept_squared_sum),
-                0.0,
-            )
-        eta_b = np.minimum(rate_b, newton_b)
-    grad_W *= eta_j.astype(dtype)[:, np.newaxis]
-    grad_b *= eta_b.astype(dtype) if fit_intercept else dtype.type(0)
-    damping = _damping(X_c, y, G, omega, grad_W, grad_b, loss)
-    if damping < 1.0:
-        eta_j *= damping
-        grad_W *= dtype.type(damping)
-        grad_b *= dtype.type(damping)
-
-    eta_j = eta_j.astype(dtype)[:, np.newaxis]
-    V_c -= grad_W
-    if penalty.l1:
-        V_c = soft_threshold(V_c, eta_j * dtype.type(penalty.l1))
-    if penalty.l2:
-        V_c /= 1 + eta_j * dtype.type(penalty.l2)
-    state.V[cols] = V_c
-    acc.n_steps += 1
-    acc.paid_until[cols] = acc.n_steps
-    state.intercept -= grad_b
-    return sample_loss

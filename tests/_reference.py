@@ -39,6 +39,7 @@ def minibatch_descent(
     n_epochs,
     fit_intercept=True,
     adagrad_eta0=None,
+    init=None,
 ):
     """The update rule of docs/derivation.md, eagerly, on dense arrays.
 
@@ -49,6 +50,8 @@ def minibatch_descent(
     no owed penalty), rows are visited in order, and each iterate is kept so
     that averages can be checked. With ``adagrad_eta0`` the rates are
     AdaGrad's per feature, ``eta0 / sqrt(sum of squared row gradients)``.
+    ``init``: the (coef, intercept) to start from, in the estimator's shapes;
+    zeros by default.
 
     Returns
     -------
@@ -63,6 +66,8 @@ def minibatch_descent(
     l1, l2 = alpha * l1_ratio, alpha * (1 - l1_ratio)
     W = np.zeros((n_features, n_outputs))
     b = np.zeros(n_outputs)
+    if init is not None:
+        W, b = np.array(init[0], dtype=float).T, np.array(init[1], dtype=float)
     mean_weight = sample_weight.sum() / np.count_nonzero(sample_weight)
     t = 1
     iterates = []

@@ -37,7 +37,9 @@ def test_objective_gradient_matches_finite_differences(n_classes, l1_ratio):
     _, grad_W, grad_b, _ = batch_gradient(
         X, y, sample_weight / sample_weight.sum(), W, b, loss
     )
-    grad_W = grad_W + ElasticNet(alpha, l1_ratio).gradient(W)
+    penalty = ElasticNet(alpha, l1_ratio)
+    # A subgradient of the penalty (sign(0) = 0).
+    grad_W = grad_W + penalty.l1 * np.sign(W) + penalty.l2 * W
 
     def J(W_, b_):
         return objective(W_.T, b_, X, y, sample_weight, alpha, l1_ratio)
@@ -281,3 +283,58 @@ def test_adagrad_average_is_the_average_of_the_iterates(n_classes):
     np.testing.assert_allclose(
         clf.coef_, sum(m * W for m, W, _ in iterates) / total, rtol=1e-9, atol=1e-12
     )
+
+
+@pytest.mark.parametrize(
+    "learning_rate, before, after",
+    [
+        ("optimal", {"alpha": 1e-4}, {"alpha": 1e-2}),
+        ("invscaling", {"eta0": 0.1}, {"eta0": 0.5, "alpha": 0.05}),
+        ("constant", {"eta0": 0.1}, {"eta0": 0.02}),
+    ],
+)
+def test_set_params_between_partial_fit_calls_is_honoured(
+    learning_rate, before, after
+):
+    """A partial_fit call builds its schedule and penalty from the parameters
+    it finds, as SGDClassifier's does: the second chunk follows the eager
+    rule with the new parameters from where the first chunk left off."""
+    X, y, _ = _problem(3)
+    ones = np.ones(X.shape[0])
+    first, second = slice(0, 20), slice(20, 40)
+
+    def eager(params, rows, t_start, init):
+        alpha, eta0 = params.get("alpha", 1e-4), params.get("eta0", 0.01)
+        rate = {
+            "optimal": _optimal_rate(alpha),
+            "invscaling": lambda t: eta0 / t**0.5,
+            "constant": lambda t: eta0,
+        }[learning_rate]
+        return minibatch_descent(
+            X[rows], y[rows], ones[rows], 3, alpha=alpha, l1_ratio=0.0,
+            rate=lambda t: rate(t + t_start - 1), batch_size=7, n_epochs=1,
+            init=init,
+        )  # fmt: skip
+
+    coef, intercept, _, t = eager(before, first, 1, None)
+    expected, _, _, _ = eager({**before, **after}, second, t, (coef, intercept))
+    unchanged, _, _, _ = eager(before, second, t, (coef, intercept))
+
+    clf = SGDLogisticRegression(
+        learning_rate=learning_rate, batch_size=7, shuffle=False, **before
+    )
+    clf.partial_fit(X[first], y[first], classes=[0, 1, 2])
+    clf.set_params(**after).partial_fit(X[second], y[second])
+    np.testing.assert_allclose(clf.coef_, expected, rtol=1e-9, atol=1e-12)
+    assert not np.allclose(expected, unchanged, rtol=1e-3)
+
+
+def test_partial_fit_refuses_to_switch_to_or_from_adagrad():
+    X, y, _ = _problem(2)
+    clf = SGDLogisticRegression().partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="learning_rate='adagrad' cannot continue"):
+        clf.set_params(learning_rate="adagrad", eta0=1.0).partial_fit(X, y)
+    clf = SGDLogisticRegression(learning_rate="adagrad", eta0=1.0)
+    clf.partial_fit(X, y, classes=[0, 1])
+    with pytest.raises(ValueError, match="learning_rate='constant' cannot continue"):
+        clf.set_params(learning_rate="constant").partial_fit(X, y)
