@@ -64,6 +64,15 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     are large for a batch, and the intercept and frequent features would
     otherwise overshoot (``docs/derivation.md`` derives all of this).
 
+    The epoch runs in compiled code. A batch with enough work (non-zeros
+    times outputs of at least 65,536: a default batch of a many-class text
+    problem) is split among the threads OpenMP allows: the physical cores,
+    or one under ``threadpoolctl.threadpool_limits(1)`` or
+    ``OMP_NUM_THREADS=1``, as scikit-learn's own OpenMP code counts them.
+    Every sum is added in one fixed order, so for given data, parameters
+    and ``random_state`` the model is the same, to the bit, at any thread
+    count.
+
     Parameters
     ----------
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"

@@ -46,7 +46,7 @@ layout ``X @ W`` wants; the estimator's ``coef_`` is their transpose.
 import numpy as np
 import scipy.sparse as sp
 
-from ._epoch import pay_all_owed_l1, shared_rate_epoch
+from ._epoch import effective_n_threads, pay_all_owed_l1, shared_rate_epoch
 
 
 class Solver:
@@ -192,6 +192,7 @@ class Solver:
             np.asarray(y, dtype=np.intp), np.asarray(sample_weight, dtype=float),
             self, loss.curvature_bound, fit_intercept,
             takes_binary_step(X, self.V.shape[1]),
+            effective_n_threads(),
         )  # fmt: skip
 
     def _adagrad_epoch(

@@ -1,11 +1,14 @@
 """The solver against explicit computations: gradients and the update rule."""
 
+import joblib
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from _reference import minibatch_descent, objective
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from sklearn_sgdlogreg import SGDLogisticRegression
+from sklearn_sgdlogreg._epoch import effective_n_threads
 from sklearn_sgdlogreg._losses import loss_for
 from sklearn_sgdlogreg._penalties import ElasticNet
 from sklearn_sgdlogreg._solver import batch_gradient, takes_binary_step
@@ -293,9 +296,7 @@ def test_adagrad_average_is_the_average_of_the_iterates(n_classes):
         ("constant", {"eta0": 0.1}, {"eta0": 0.02}),
     ],
 )
-def test_set_params_between_partial_fit_calls_is_honoured(
-    learning_rate, before, after
-):
+def test_set_params_between_partial_fit_calls_is_honoured(learning_rate, before, after):
     """A partial_fit call builds its schedule and penalty from the parameters
     it finds, as SGDClassifier's does: the second chunk follows the eager
     rule with the new parameters from where the first chunk left off."""
@@ -338,3 +339,56 @@ def test_partial_fit_refuses_to_switch_to_or_from_adagrad():
     clf.partial_fit(X, y, classes=[0, 1])
     with pytest.raises(ValueError, match="learning_rate='constant' cannot continue"):
         clf.set_params(learning_rate="constant").partial_fit(X, y)
+
+
+def _threaded_problem(n_classes, n_samples, seed=0):
+    X = sp.random(n_samples, 300, density=0.15, random_state=seed, format="csr")
+    rng = np.random.default_rng(seed)
+    X.data = rng.uniform(0.1, 1.0, size=X.nnz)
+    y = rng.integers(0, n_classes, size=n_samples)
+    return X, y
+
+
+@pytest.mark.skipif(
+    effective_n_threads() < 2, reason="one core, or a build without OpenMP"
+)
+@pytest.mark.parametrize("n_classes", [2, 5])
+@pytest.mark.parametrize("average", [False, True])
+def test_one_and_two_threads_give_the_same_model(n_classes, average):
+    """Each thread writes its own rows or columns and every sum is added in
+    one order, so the model does not depend on the thread count: the same
+    bits, in both forms of the step, with L1 paid lazily and an average."""
+    # Batches of 45 non-zeros a row: 2048 rows for the binary form's K = 1,
+    # 512 for 5 classes, pass the threshold at which a batch is split.
+    batch_size = 2048 if n_classes == 2 else 512
+    X, y = _threaded_problem(n_classes, 4 * batch_size)
+    assert takes_binary_step(X, 1 if n_classes == 2 else n_classes) == (n_classes == 2)
+    params = dict(
+        penalty="elasticnet", l1_ratio=0.3, alpha=1e-3, batch_size=batch_size,
+        max_iter=3, tol=None, average=average, random_state=0,
+    )  # fmt: skip
+    with threadpool_limits(1):
+        one = SGDLogisticRegression(**params).fit(X, y)
+    with threadpool_limits(2):
+        two = SGDLogisticRegression(**params).fit(X, y)
+    np.testing.assert_array_equal(one.coef_, two.coef_)
+    np.testing.assert_array_equal(one.intercept_, two.intercept_)
+    assert one.loss_curve_ == two.loss_curve_
+    if not average:  # the L1 penalty was paid: exact zeros beside non-zeros
+        assert (one.coef_ == 0).any() and one.coef_.any()
+
+
+def test_threadpool_limits_sets_the_epochs_threads():
+    """The epoch takes its thread count as scikit-learn's OpenMP code does,
+    so threadpoolctl's limit makes it single-threaded."""
+    cores = joblib.cpu_count(only_physical_cores=True)
+    with threadpool_limits(1):
+        assert effective_n_threads() == 1
+    with threadpool_limits(2):
+        assert effective_n_threads() == min(2, cores) or not _epoch_has_openmp()
+    assert 1 <= effective_n_threads() <= cores
+
+
+def _epoch_has_openmp():
+    """Whether threadpoolctl sees an OpenMP runtime loaded by this build."""
+    return any(info["user_api"] == "openmp" for info in threadpool_info())
