@@ -42,7 +42,6 @@ the clocks compile to nothing.
 from cython.parallel cimport prange, threadid
 from libc.math cimport exp, log, log1p
 from libc.stdint cimport int32_t, int64_t
-from libc.time cimport time_t
 
 import joblib
 import numpy as np
@@ -56,13 +55,21 @@ cdef extern from *:
     #define PREFETCH(address)
     #endif
     #ifdef SGDLOGREG_PROFILE
+    #include <time.h>
     #define SGDLOGREG_PROFILED 1
+    static double sgdlogreg_clock(void) {
+        struct timespec now;
+        timespec_get(&now, TIME_UTC);
+        return now.tv_sec + 1e-9 * now.tv_nsec;
+    }
     #else
     #define SGDLOGREG_PROFILED 0
+    static double sgdlogreg_clock(void) { return 0.0; }
     #endif
     """
     void PREFETCH(const void *address) noexcept nogil
     const bint SGDLOGREG_PROFILED
+    double sgdlogreg_clock() noexcept nogil
 
 cdef extern from *:
     """
@@ -163,13 +170,6 @@ cdef inline void blend(
 # ---------------------------------------------------------------------------
 # Phase clocks, compiled in only with -DSGDLOGREG_PROFILE.
 
-cdef extern from "<time.h>" nogil:
-    cdef struct timespec:
-        time_t tv_sec
-        long tv_nsec
-    int timespec_get(timespec *ts, int base)
-    int TIME_UTC
-
 cdef enum Phase:
     ROWS, CAPS, CURVATURE, UPDATE
 
@@ -193,11 +193,7 @@ def phase_seconds():
 
 cdef inline double clock() noexcept nogil:
     """Wall-clock seconds (C11) in a profiling build, else 0."""
-    cdef timespec now
-    if not SGDLOGREG_PROFILED:
-        return 0.0
-    timespec_get(&now, TIME_UTC)
-    return now.tv_sec + 1e-9 * now.tv_nsec
+    return sgdlogreg_clock()
 
 
 cdef inline double lap(double tic, Phase phase) noexcept nogil:
@@ -463,7 +459,7 @@ cdef void finish_batch(
         fold_scale(weights, V)
 
 
-def pay_all_owed_l1(solver, floating[:, ::1] V):
+def pay_all_owed_l1(solver, floating[:, ::1] V, penalty):
     """Pay every feature's owed L1 penalty into ``V`` (the solver's).
 
     Parameters
@@ -471,9 +467,10 @@ def pay_all_owed_l1(solver, floating[:, ::1] V):
     solver : _solver.Solver
     V : ndarray of shape (n_features, n_outputs)
         ``solver.V``, typed.
+    penalty : ElasticNet
     """
     cdef floating[::1] intercept = solver.intercept
-    cdef Weights weights = load_weights(solver, solver.penalty, V, intercept)
+    cdef Weights weights = load_weights(solver, penalty, V, intercept)
     cdef floating *U = (
         recorded_average(&weights, &V[0, 0]) if weights.n_features else NULL
     )
@@ -493,7 +490,7 @@ cdef struct Batch:
     # A batch's rows of non-zero weight, in visiting order, with what the
     # passes over them read: their bounds in X, labels and weights. Shuffled
     # rows are scattered over X and y; gathered once, they are read in order
-    # by every pass, which no longer waits on memory to find each row.
+    # by every pass, which then does not wait on memory to find each row.
     Py_ssize_t size
     Py_ssize_t *start  # row q's non-zeros are start[q] .. stop[q] - 1
     Py_ssize_t *stop
@@ -565,7 +562,7 @@ cdef inline void prefetch_row(
 # How many rows ahead of a pass a row is asked for: far enough for its first
 # lines to arrive (shuffled rows are scattered over X), near enough to stay
 # in the L1 cache. The binary step does little a row, so it asks further
-# ahead; on the Debian matrix 4 beat 2 and 8 there.
+# ahead (on the Debian matrix, 4 rows is faster than 2 or 8).
 cdef enum:
     ROWS_AHEAD = 2
     ROWS_AHEAD_BINARY = 4
@@ -599,19 +596,19 @@ cdef struct Columns:
 
 
 cdef inline Py_ssize_t number_column(
-    Columns *s, Weights *weights, index_t j, floating *V, floating *U
+    Columns *ws, Weights *weights, index_t j, floating *V, floating *U
 ) noexcept nogil:
     """j's number in the batch, as ``~number`` when j is new to the batch.
 
     A new column first pays the L1 it owes, before the batch reads it.
     """
-    cdef index_t *local_of = <index_t *>s.local_of
-    cdef index_t *cols = <index_t *>s.cols
+    cdef index_t *local_of = <index_t *>ws.local_of
+    cdef index_t *cols = <index_t *>ws.cols
     cdef Py_ssize_t col = local_of[j]
-    if col < s.n_cols and cols[col] == j:
+    if col < ws.n_cols and cols[col] == j:
         return col
-    col = s.n_cols
-    s.n_cols += 1
+    col = ws.n_cols
+    ws.n_cols += 1
     local_of[j] = <index_t>col
     cols[col] = j
     if weights.l1:
@@ -622,7 +619,7 @@ cdef inline Py_ssize_t number_column(
 
 
 cdef void number_columns(
-    Columns *s, const Batch *batch, Weights *weights, const index_t *X_indices,
+    Columns *ws, const Batch *batch, Weights *weights, const index_t *X_indices,
     floating *V,
 ) noexcept nogil:
     """Phase 1a: number the batch's columns in first-seen order.
@@ -631,14 +628,14 @@ cdef void number_columns(
     row that adds to it first stores instead, which spares zeroing K
     numbers a column each batch), its number elsewhere.
     """
-    cdef index_t *slot = <index_t *>s.slot
+    cdef index_t *slot = <index_t *>ws.slot
     cdef floating *U = recorded_average(weights, V)
     cdef Py_ssize_t q, nz
-    s.n_cols = 0
+    ws.n_cols = 0
     for q in range(batch.size):
         for nz in range(batch.start[q], batch.stop[q]):
             slot[batch.offset[q] + nz - batch.start[q]] = <index_t>number_column(
-                s, weights, X_indices[nz], V, U
+                ws, weights, X_indices[nz], V, U
             )
 
 
@@ -660,7 +657,7 @@ cdef inline double hessian_bound(
 
 
 cdef void score_row(
-    Columns *s, const Batch *batch, Py_ssize_t q, const Weights *weights,
+    Columns *ws, const Batch *batch, Py_ssize_t q, const Weights *weights,
     const floating *V, const floating *X_data, const index_t *X_indices,
     double c,
 ) noexcept nogil:
@@ -668,7 +665,7 @@ cdef void score_row(
     gradient and the bound of its Hessian."""
     cdef Py_ssize_t K = weights.K, k, nz
     cdef const floating *intercept = <const floating *>weights.intercept
-    cdef double *z_row = s.score_gradient + q * K
+    cdef double *z_row = ws.score_gradient + q * K
     prefetch_row(batch, q + ROWS_AHEAD, X_data, X_indices)
     for k in range(K):
         z_row[k] = 0.0
@@ -678,22 +675,22 @@ cdef void score_row(
         z_row[k] = z_row[k] * weights.scale + intercept[k]
     batch.row_term[q] = batch.weight[q] * loss_gradient(z_row, batch.label[q], K)
     if K > 1:
-        s.row_curvature[q] = hessian_bound(z_row, batch.label[q], K, c)
+        ws.row_curvature[q] = hessian_bound(z_row, batch.label[q], K, c)
 
 
 cdef void add_rows_to_columns(
-    Columns *s, const Batch *batch, const floating *X_data, index_t *slot,
+    Columns *ws, const Batch *batch, const floating *X_data, index_t *slot,
     Py_ssize_t K, Py_ssize_t lo, Py_ssize_t hi,
 ) noexcept nogil:
     """Add the rows' shares to the gradient and curvature sums of the
-    columns numbered ``lo .. hi - 1``, row by row (``slot``: ``s.slot``,
+    columns numbered ``lo .. hi - 1``, row by row (``slot``: ``ws.slot``,
     typed)."""
     cdef Py_ssize_t q, nz, col, position
     cdef double omega, x
     cdef double *z_row
     for q in range(batch.size):
         omega = batch.omega[q]
-        z_row = s.score_gradient + q * K
+        z_row = ws.score_gradient + q * K
         for nz in range(batch.start[q], batch.stop[q]):
             position = batch.offset[q] + nz - batch.start[q]
             col = slot[position]
@@ -703,15 +700,15 @@ cdef void add_rows_to_columns(
             if col < 0:
                 col = ~col
                 slot[position] = <index_t>col
-                s.curvature[col] = omega * x * x
-                scale_into(K, omega * x, z_row, s.gradient + col * K)
+                ws.curvature[col] = omega * x * x
+                scale_into(K, omega * x, z_row, ws.gradient + col * K)
             else:
-                s.curvature[col] += omega * x * x
-                axpy_double(K, omega * x, z_row, s.gradient + col * K)
+                ws.curvature[col] += omega * x * x
+                axpy_double(K, omega * x, z_row, ws.gradient + col * K)
 
 
 cdef double score_rows(
-    Columns *s, const Batch *batch, Weights *weights, const floating *X_data,
+    Columns *ws, const Batch *batch, Weights *weights, const floating *X_data,
     const index_t *X_indices, double c,
 ) noexcept nogil:
     """Phase 1: score the rows, add their gradient; return their weighted loss.
@@ -724,25 +721,25 @@ cdef double score_rows(
     cdef floating *V = <floating *>weights.V
     cdef Py_ssize_t K = weights.K, q, k, block
     cdef int n_threads = batch.n_threads
-    number_columns(s, batch, weights, X_indices, V)
+    number_columns(ws, batch, weights, X_indices, V)
     if n_threads > 1:
         for q in prange(batch.size, schedule="static", num_threads=n_threads):
-            score_row(s, batch, q, weights, V, X_data, X_indices, c)
+            score_row(ws, batch, q, weights, V, X_data, X_indices, c)
     else:
         for q in range(batch.size):
-            score_row(s, batch, q, weights, V, X_data, X_indices, c)
+            score_row(ws, batch, q, weights, V, X_data, X_indices, c)
     for k in range(K):
-        s.intercept_gradient[k] = 0.0
+        ws.intercept_gradient[k] = 0.0
     for q in range(batch.size):
         for k in range(K):
-            s.intercept_gradient[k] += batch.omega[q] * s.score_gradient[q * K + k]
+            ws.intercept_gradient[k] += batch.omega[q] * ws.score_gradient[q * K + k]
     if n_threads > 1:
         for block in prange(n_threads, schedule="static", num_threads=n_threads):
-            add_rows_to_columns(s, batch, X_data, <index_t *>s.slot, K,
-                                block * s.n_cols // n_threads,
-                                (block + 1) * s.n_cols // n_threads)
+            add_rows_to_columns(ws, batch, X_data, <index_t *>ws.slot, K,
+                                block * ws.n_cols // n_threads,
+                                (block + 1) * ws.n_cols // n_threads)
     else:
-        add_rows_to_columns(s, batch, X_data, <index_t *>s.slot, K, 0, s.n_cols)
+        add_rows_to_columns(ws, batch, X_data, <index_t *>ws.slot, K, 0, ws.n_cols)
     return sum_in_order(batch.row_term, batch.size)
 
 
@@ -755,17 +752,17 @@ cdef inline double squared_norm(const double *v, Py_ssize_t n) noexcept nogil:
 
 
 cdef void cap_column(
-    Columns *s, Py_ssize_t col, Py_ssize_t K, double eta, double c
+    Columns *ws, Py_ssize_t col, Py_ssize_t K, double eta, double c
 ) noexcept nogil:
     """Column ``col``'s rate, capped at its Newton step, and its share of
     the descent."""
-    cdef double h = c * s.curvature[col]
-    s.rate[col] = eta if h * eta <= 1.0 else 1.0 / h
-    s.share[col] = s.rate[col] * squared_norm(s.gradient + col * K, K)
+    cdef double h = c * ws.curvature[col]
+    ws.rate[col] = eta if h * eta <= 1.0 else 1.0 / h
+    ws.share[col] = ws.rate[col] * squared_norm(ws.gradient + col * K, K)
 
 
 cdef double cap_rates(
-    Columns *s, const Batch *batch, Py_ssize_t K, double eta, double eta_b,
+    Columns *ws, const Batch *batch, Py_ssize_t K, double eta, double eta_b,
     double c,
 ) noexcept nogil:
     """Phase 2: cap each column's rate at its Newton step; return the descent.
@@ -776,19 +773,19 @@ cdef double cap_rates(
     cdef Py_ssize_t col
     cdef int n_threads = batch.n_threads
     if n_threads > 1:
-        for col in prange(s.n_cols, schedule="static", num_threads=n_threads):
-            cap_column(s, col, K, eta, c)
+        for col in prange(ws.n_cols, schedule="static", num_threads=n_threads):
+            cap_column(ws, col, K, eta, c)
     else:
-        for col in range(s.n_cols):
-            cap_column(s, col, K, eta, c)
-    cdef double descent = eta_b * squared_norm(s.intercept_gradient, K)
-    for col in range(s.n_cols):
-        descent += s.share[col]
+        for col in range(ws.n_cols):
+            cap_column(ws, col, K, eta, c)
+    cdef double descent = eta_b * squared_norm(ws.intercept_gradient, K)
+    for col in range(ws.n_cols):
+        descent += ws.share[col]
     return descent
 
 
 cdef void bound_row(
-    const Columns *s, const Batch *batch, Py_ssize_t q, const floating *X_data,
+    const Columns *ws, const Batch *batch, Py_ssize_t q, const floating *X_data,
     const index_t *slot, double eta_b, double intercept_squares,
 ) noexcept nogil:
     """Row q's term of the scalar bound of the curvature along the step.
@@ -806,32 +803,32 @@ cdef void bound_row(
     for nz in range(batch.start[q], batch.stop[q]):
         x = X_data[nz]
         col = slot[batch.offset[q] + nz - batch.start[q]]
-        A += s.rate[col] * x * x
-        D += s.share[col]
+        A += ws.rate[col] * x * x
+        D += ws.share[col]
         A2 += x * x
-        D2 += s.rate[col] * s.share[col]
-    batch.row_term[q] = batch.omega[q] * s.row_curvature[q] * min(A * D, A2 * D2)
+        D2 += ws.rate[col] * ws.share[col]
+    batch.row_term[q] = batch.omega[q] * ws.row_curvature[q] * min(A * D, A2 * D2)
 
 
 cdef void curve_row(
-    const Columns *s, const Batch *batch, Py_ssize_t q, const floating *X_data,
+    const Columns *ws, const Batch *batch, Py_ssize_t q, const floating *X_data,
     const index_t *slot, Py_ssize_t K, double eta_b, double *dz,
 ) noexcept nogil:
     """Row q's term ``omega_q dz_q^T H_q dz_q`` of the curvature along the
     step (``dz``: K doubles of the calling thread's)."""
     cdef Py_ssize_t k, nz, col
     for k in range(K):
-        dz[k] = eta_b * s.intercept_gradient[k]
+        dz[k] = eta_b * ws.intercept_gradient[k]
     for nz in range(batch.start[q], batch.stop[q]):
         col = slot[batch.offset[q] + nz - batch.start[q]]
-        axpy_double(K, X_data[nz] * s.rate[col], s.gradient + col * K, dz)
+        axpy_double(K, X_data[nz] * ws.rate[col], ws.gradient + col * K, dz)
     batch.row_term[q] = batch.omega[q] * curvature_along(
-        s.score_gradient + q * K, batch.label[q], dz, K
+        ws.score_gradient + q * K, batch.label[q], dz, K
     )
 
 
 cdef double step_curvature(
-    const Columns *s, const Batch *batch, const floating *X_data,
+    const Columns *ws, const Batch *batch, const floating *X_data,
     const index_t *slot, Py_ssize_t K, double eta_b, double descent,
 ) noexcept nogil:
     """Phase 3: ``sum_i omega_i dz_i^T H_i dz_i`` along the step, or 0.
@@ -844,27 +841,27 @@ cdef double step_curvature(
     """
     cdef Py_ssize_t q
     cdef int n_threads = batch.n_threads
-    cdef double intercept_squares = squared_norm(s.intercept_gradient, K)
+    cdef double intercept_squares = squared_norm(ws.intercept_gradient, K)
     if K > 1:
         if n_threads > 1:
             for q in prange(batch.size, schedule="static", num_threads=n_threads):
-                bound_row(s, batch, q, X_data, slot, eta_b, intercept_squares)
+                bound_row(ws, batch, q, X_data, slot, eta_b, intercept_squares)
         else:
             for q in range(batch.size):
-                bound_row(s, batch, q, X_data, slot, eta_b, intercept_squares)
+                bound_row(ws, batch, q, X_data, slot, eta_b, intercept_squares)
         if sum_in_order(batch.row_term, batch.size) <= descent:
             return 0.0
     if n_threads > 1:
         for q in prange(batch.size, schedule="static", num_threads=n_threads):
-            curve_row(s, batch, q, X_data, slot, K, eta_b, s.dz + threadid() * K)
+            curve_row(ws, batch, q, X_data, slot, K, eta_b, ws.dz + threadid() * K)
     else:
         for q in range(batch.size):
-            curve_row(s, batch, q, X_data, slot, K, eta_b, s.dz + threadid() * K)
+            curve_row(ws, batch, q, X_data, slot, K, eta_b, ws.dz + threadid() * K)
     return sum_in_order(batch.row_term, batch.size)
 
 
 cdef void update_column(
-    const Columns *s, Weights *weights, floating *V, floating *U,
+    const Columns *ws, Weights *weights, floating *V, floating *U,
     const index_t *cols, Py_ssize_t col, double damping, double new_scale,
     double *old_row,
 ) noexcept nogil:
@@ -874,13 +871,13 @@ cdef void update_column(
     cdef Py_ssize_t k, K = weights.K
     cdef floating *V_row
     cdef double eta_j, denominator, threshold
-    if col + 4 < s.n_cols:
+    if col + 4 < ws.n_cols:
         # The rows of V are scattered and K wide: fetch the one four
         # columns ahead while this one is updated.
         V_row = V + cols[col + 4] * K
         for k in range(0, K, 8):
             PREFETCH(V_row + k)
-    eta_j = s.rate[col] * damping
+    eta_j = ws.rate[col] * damping
     denominator = (1.0 + eta_j * weights.l2) * new_scale
     V_row = V + cols[col] * K
     if U != NULL:
@@ -889,7 +886,7 @@ cdef void update_column(
     # Multiplying by the reciprocals (a division per row, not per weight)
     # rounds differently in the last bit only.
     blend(K, weights.scale / denominator, V_row, -eta_j / denominator,
-          s.gradient + col * K)
+          ws.gradient + col * K)
     if weights.l1:
         threshold = weights.l1 * eta_j / denominator
         for k in range(K):
@@ -901,23 +898,23 @@ cdef void update_column(
 
 
 cdef void update_columns(
-    const Columns *s, const Batch *batch, Weights *weights, floating *V,
+    const Columns *ws, const Batch *batch, Weights *weights, floating *V,
     const index_t *cols, double damping, double new_scale,
 ) noexcept nogil:
     """Phase 4: move the batch's columns (rows of V), in parallel; the
     shrink of the untouched rows is the scale's. ``V`` and ``cols`` are
-    ``weights.V`` and ``s.cols``, typed."""
+    ``weights.V`` and ``ws.cols``, typed."""
     cdef floating *U = recorded_average(weights, V)
     cdef Py_ssize_t col
     cdef int n_threads = batch.n_threads
     if n_threads > 1:
-        for col in prange(s.n_cols, schedule="static", num_threads=n_threads):
-            update_column(s, weights, V, U, cols, col, damping, new_scale,
-                          s.old_row + threadid() * weights.K)
+        for col in prange(ws.n_cols, schedule="static", num_threads=n_threads):
+            update_column(ws, weights, V, U, cols, col, damping, new_scale,
+                          ws.old_row + threadid() * weights.K)
     else:
-        for col in range(s.n_cols):
-            update_column(s, weights, V, U, cols, col, damping, new_scale,
-                          s.old_row + threadid() * weights.K)
+        for col in range(ws.n_cols):
+            update_column(ws, weights, V, U, cols, col, damping, new_scale,
+                          ws.old_row + threadid() * weights.K)
 
 
 # ---------------------------------------------------------------------------
@@ -955,7 +952,7 @@ cdef struct ByFeature:
 
 
 cdef void binary_score_row(
-    ByFeature *s, const Batch *batch, Py_ssize_t q, const Weights *weights,
+    ByFeature *ws, const Batch *batch, Py_ssize_t q, const Weights *weights,
     const floating *V, const floating *X_data, const index_t *X_indices,
 ) noexcept nogil:
     """Row q's score, weighted loss (into ``row_term[q]``) and score
@@ -972,102 +969,97 @@ cdef void binary_score_row(
         z += X_data[nz] * V[X_indices[nz]]
     z = (z + z_odd) * weights.scale + (<const floating *>weights.intercept)[0]
     batch.row_term[q] = batch.weight[q] * loss_gradient(&z, batch.label[q], 1)
-    s.score_gradient[q] = z
+    ws.score_gradient[q] = z
 
 
 cdef double binary_rows(
-    ByFeature *s, const Batch *batch, Weights *weights, const floating *X_data,
+    ByFeature *ws, const Batch *batch, Weights *weights, const floating *X_data,
     const index_t *X_indices,
 ) noexcept nogil:
     """Phase 1: score the rows, add their gradient; return their weighted loss.
 
-    The batch's features first pay the L1 they owe; then the rows are scored
-    in parallel, with V read only, and added in order into the features'
-    records (one pass, in cache: with one output it costs less than
-    splitting it among threads would).
+    The batch's features first pay the L1 they owe. Then one sweep a row, on
+    one thread: with one output a row's score costs about what adding it
+    into the feature records costs, and each row is read once while in
+    cache. (Split among threads by feature blocks, as the general form is by
+    column blocks, every thread would read every row.)
     """
-    cdef index_t *cols = <index_t *>s.cols
+    cdef index_t *cols = <index_t *>ws.cols
     cdef floating *V = <floating *>weights.V
     cdef floating *U = recorded_average(weights, V)
     cdef Py_ssize_t q, nz, j, n_cols = 0
     cdef double omega, g, x, g_b = 0.0
-    cdef int n_threads = batch.n_threads
     if weights.l1:
         for q in range(batch.size):
             for nz in range(batch.start[q], batch.stop[q]):
                 j = X_indices[nz]
                 pay_owed_l1(weights, V + j, U + j if U != NULL else NULL,
                             &weights.l1_applied[j])
-    if n_threads > 1:
-        for q in prange(batch.size, schedule="static", num_threads=n_threads):
-            binary_score_row(s, batch, q, weights, V, X_data, X_indices)
-    else:
-        for q in range(batch.size):
-            binary_score_row(s, batch, q, weights, V, X_data, X_indices)
     for q in range(batch.size):
+        binary_score_row(ws, batch, q, weights, V, X_data, X_indices)
         omega = batch.omega[q]
-        g = omega * s.score_gradient[q]
+        g = omega * ws.score_gradient[q]
         g_b += g
         for nz in range(batch.start[q], batch.stop[q]):
             j = X_indices[nz]
             x = X_data[nz]
             cols[n_cols] = <index_t>j
-            n_cols += 1 - s.seen[j]
-            s.seen[j] = 1
-            s.feature[j].gradient += x * g
-            s.feature[j].h.curvature += omega * x * x
-    s.n_cols = n_cols
-    s.intercept_gradient = g_b
+            n_cols += 1 - ws.seen[j]
+            ws.seen[j] = 1
+            ws.feature[j].gradient += x * g
+            ws.feature[j].h.curvature += omega * x * x
+    ws.n_cols = n_cols
+    ws.intercept_gradient = g_b
     return sum_in_order(batch.row_term, batch.size)
 
 
 cdef inline void binary_cap_feature(
-    ByFeature *s, index_t j, Py_ssize_t col, double eta, double c
+    ByFeature *ws, index_t j, Py_ssize_t col, double eta, double c
 ) noexcept nogil:
     """Feature j's rate, capped at its Newton step, and its share of the
     descent (listed as ``col``)."""
-    cdef Feature *f = &s.feature[j]
+    cdef Feature *f = &ws.feature[j]
     cdef double h = c * f.h.curvature
     f.h.rate = eta if h * eta <= 1.0 else 1.0 / h
-    s.share[col] = f.h.rate * f.gradient * f.gradient
+    ws.share[col] = f.h.rate * f.gradient * f.gradient
 
 
 cdef double binary_caps(
-    ByFeature *s, const Batch *batch, const index_t *cols, double eta,
+    ByFeature *ws, const Batch *batch, const index_t *cols, double eta,
     double eta_b, double c,
 ) noexcept nogil:
     """Phase 2: cap each feature's rate at its Newton step; return the descent
-    ``rate_b g_b^2 + sum_j rate_j g_j^2``. ``cols`` is ``s.cols``, typed."""
+    ``rate_b g_b^2 + sum_j rate_j g_j^2``. ``cols`` is ``ws.cols``, typed."""
     cdef Py_ssize_t col
     cdef int n_threads = batch.n_threads
     if n_threads > 1:
-        for col in prange(s.n_cols, schedule="static", num_threads=n_threads):
-            binary_cap_feature(s, cols[col], col, eta, c)
+        for col in prange(ws.n_cols, schedule="static", num_threads=n_threads):
+            binary_cap_feature(ws, cols[col], col, eta, c)
     else:
-        for col in range(s.n_cols):
-            binary_cap_feature(s, cols[col], col, eta, c)
-    return (eta_b * s.intercept_gradient * s.intercept_gradient
-            + sum_in_order(s.share, s.n_cols))
+        for col in range(ws.n_cols):
+            binary_cap_feature(ws, cols[col], col, eta, c)
+    return (eta_b * ws.intercept_gradient * ws.intercept_gradient
+            + sum_in_order(ws.share, ws.n_cols))
 
 
 cdef void binary_curve_row(
-    const ByFeature *s, const Batch *batch, Py_ssize_t q, const floating *X_data,
+    const ByFeature *ws, const Batch *batch, Py_ssize_t q, const floating *X_data,
     const index_t *X_indices, double eta_b,
 ) noexcept nogil:
     """Row q's term ``omega_q p_q (1 - p_q) dz_q^2`` of the curvature along
     the step; ``dz_q = sum_j x_qj rate_j g_j + rate_b g_b``."""
     cdef Py_ssize_t nz
-    cdef double dz = eta_b * s.intercept_gradient
-    cdef double p = s.score_gradient[q] + batch.label[q]
+    cdef double dz = eta_b * ws.intercept_gradient
+    cdef double p = ws.score_gradient[q] + batch.label[q]
     cdef const Feature *f
     for nz in range(batch.start[q], batch.stop[q]):
-        f = &s.feature[X_indices[nz]]
+        f = &ws.feature[X_indices[nz]]
         dz += X_data[nz] * (f.h.rate * f.gradient)
     batch.row_term[q] = batch.omega[q] * p * (1.0 - p) * dz * dz
 
 
 cdef double binary_curvature(
-    const ByFeature *s, const Batch *batch, const floating *X_data,
+    const ByFeature *ws, const Batch *batch, const floating *X_data,
     const index_t *X_indices, double eta_b,
 ) noexcept nogil:
     """Phase 3: the curvature along the step, ``sum_i omega_i p_i (1 - p_i)
@@ -1080,20 +1072,20 @@ cdef double binary_curvature(
     cdef int n_threads = batch.n_threads
     if n_threads > 1:
         for q in prange(batch.size, schedule="static", num_threads=n_threads):
-            binary_curve_row(s, batch, q, X_data, X_indices, eta_b)
+            binary_curve_row(ws, batch, q, X_data, X_indices, eta_b)
     else:
         for q in range(batch.size):
-            binary_curve_row(s, batch, q, X_data, X_indices, eta_b)
+            binary_curve_row(ws, batch, q, X_data, X_indices, eta_b)
     return sum_in_order(batch.row_term, batch.size)
 
 
 cdef void binary_update_feature(
-    ByFeature *s, Weights *weights, floating *V, floating *U, index_t j,
+    ByFeature *ws, Weights *weights, floating *V, floating *U, index_t j,
     double damping, double new_scale,
 ) noexcept nogil:
     """Move feature j by its damped step, as ``update_column`` does; clear
     its record."""
-    cdef Feature *f = &s.feature[j]
+    cdef Feature *f = &ws.feature[j]
     cdef double eta_j = f.h.rate * damping
     cdef double denominator = (1.0 + eta_j * weights.l2) * new_scale
     cdef double v = (
@@ -1108,11 +1100,11 @@ cdef void binary_update_feature(
     V[j] = <floating>v
     f.gradient = 0.0
     f.h.curvature = 0.0  # ready for the next batch's sum
-    s.seen[j] = 0
+    ws.seen[j] = 0
 
 
 cdef void binary_update(
-    ByFeature *s, const Batch *batch, Weights *weights, floating *V,
+    ByFeature *ws, const Batch *batch, Weights *weights, floating *V,
     const index_t *cols, double damping, double new_scale,
 ) noexcept nogil:
     """Phase 4: move the batch's features, in parallel."""
@@ -1120,11 +1112,11 @@ cdef void binary_update(
     cdef Py_ssize_t col
     cdef int n_threads = batch.n_threads
     if n_threads > 1:
-        for col in prange(s.n_cols, schedule="static", num_threads=n_threads):
-            binary_update_feature(s, weights, V, U, cols[col], damping, new_scale)
+        for col in prange(ws.n_cols, schedule="static", num_threads=n_threads):
+            binary_update_feature(ws, weights, V, U, cols[col], damping, new_scale)
     else:
-        for col in range(s.n_cols):
-            binary_update_feature(s, weights, V, U, cols[col], damping, new_scale)
+        for col in range(ws.n_cols):
+            binary_update_feature(ws, weights, V, U, cols[col], damping, new_scale)
 
 
 # ---------------------------------------------------------------------------
@@ -1133,7 +1125,7 @@ cdef void binary_update(
 # A batch is split among threads when its non-zeros times K reach this:
 # below it, starting the threads of the step's parallel loops costs about
 # what they save. (A binary Debian batch of 256 rows, about 10,000
-# non-zeros, took longer on 2 threads than on 1; a 53-class one, 550,000
+# non-zeros, takes longer on 2 threads than on 1; a 53-class one, 550,000
 # multiply-adds, 20% less time.)
 cdef enum:
     PARALLEL_WORK = 65536
@@ -1181,19 +1173,19 @@ cdef class _Workspace:
             self.ws.by_feature.score_gradient = self.doubles(largest)
             return
         cdef Py_ssize_t n_local = min(capacity, n_features)
-        cdef Columns *s = &self.ws.columns
-        s.local_of = self.of_type(n_features, index_dtype)
-        s.cols = self.of_type(n_local, index_dtype)
-        s.slot = self.of_type(capacity, index_dtype)
-        s.gradient = self.doubles((n_local, K))
-        s.curvature = self.doubles(n_local)
-        s.rate = self.doubles(n_local)
-        s.share = self.doubles(n_local)
-        s.score_gradient = self.doubles((largest, K))
-        s.row_curvature = self.doubles(largest)
-        s.intercept_gradient = self.doubles(K)
-        s.dz = self.doubles((n_threads, K))
-        s.old_row = self.doubles((n_threads, K))
+        cdef Columns *columns = &self.ws.columns
+        columns.local_of = self.of_type(n_features, index_dtype)
+        columns.cols = self.of_type(n_local, index_dtype)
+        columns.slot = self.of_type(capacity, index_dtype)
+        columns.gradient = self.doubles((n_local, K))
+        columns.curvature = self.doubles(n_local)
+        columns.rate = self.doubles(n_local)
+        columns.share = self.doubles(n_local)
+        columns.score_gradient = self.doubles((largest, K))
+        columns.row_curvature = self.doubles(largest)
+        columns.intercept_gradient = self.doubles(K)
+        columns.dz = self.doubles((n_threads, K))
+        columns.old_row = self.doubles((n_threads, K))
 
 
 cdef double take_step(
@@ -1206,7 +1198,7 @@ cdef double take_step(
     cdef const Batch *batch = &space.batch
     cdef Columns *general = &space.columns
     cdef ByFeature *binary = &space.by_feature
-    cdef double loss, descent, curvature, damping, new_scale
+    cdef double loss, descent, curvature_along_step, damping, new_scale
     cdef double tic = clock()
     if by_feature:
         loss = binary_rows(binary, batch, weights, X_data, X_indices)
@@ -1220,13 +1212,17 @@ cdef double take_step(
         descent = cap_rates(general, batch, weights.K, eta, eta_b, c)
     tic = lap(tic, CAPS)
     if by_feature:
-        curvature = binary_curvature(binary, batch, X_data, X_indices, eta_b)
+        curvature_along_step = binary_curvature(
+            binary, batch, X_data, X_indices, eta_b
+        )
     else:
-        curvature = step_curvature(
+        curvature_along_step = step_curvature(
             general, batch, X_data, <const index_t *>general.slot, weights.K,
             eta_b, descent,
         )
-    damping = descent / curvature if descent < curvature else 1.0
+    damping = 1.0
+    if descent < curvature_along_step:
+        damping = descent / curvature_along_step
     tic = lap(tic, CURVATURE)
     new_scale = begin_shrink(weights, eta * damping)
     if by_feature:
@@ -1253,6 +1249,7 @@ def shared_rate_epoch(
     const Py_ssize_t[::1] y,
     const double[::1] sample_weight,
     solver,
+    penalty,
     double curvature_bound,
     bint fit_intercept,
     bint by_feature,
@@ -1277,7 +1274,7 @@ def shared_rate_epoch(
         Zero-weight rows are skipped as if absent.
     solver : _solver.Solver
         Updated in place: V, intercept, scale, t, the owed L1, the average.
-        Its ``penalty`` is the one the step applies.
+    penalty : ElasticNet
     curvature_bound : float
         Bound on the loss's second derivative in the score (1/4 for the
         sigmoid, 1/2 for the softmax).
@@ -1299,7 +1296,7 @@ def shared_rate_epoch(
     """
     cdef floating[:, ::1] V = solver.V
     cdef floating[::1] intercept = solver.intercept
-    cdef Weights weights = load_weights(solver, solver.penalty, V, intercept)
+    cdef Weights weights = load_weights(solver, penalty, V, intercept)
     if by_feature and weights.K != 1:
         raise ValueError(f"The binary step takes one output, not {weights.K}.")
     cdef double mean_weight = solver.mean_weight, c = curvature_bound

@@ -302,8 +302,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=X.dtype, ensure_non_negative=True
         )
-        self._reset(classes, X, coef_init, intercept_init)
-        sample_weight = self._count_and_weigh_classes(sample_weight, y_index)
+        counts = _weighted_class_counts(y_index, sample_weight, len(classes))
+        sample_weight = self._weigh_classes(sample_weight, y_index, classes, counts)
         if not sample_weight.any():
             applied = (
                 f" once class_weight={self.class_weight!r} is applied"
@@ -311,11 +311,13 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                 else ""
             )
             raise ValueError(f"Every sample has zero weight{applied}.")
+        rng = check_random_state(self.random_state)
+        solver = self._new_solver(X, classes, coef_init, intercept_init, rng)
         train, validation = np.arange(X.shape[0]), None
         if self.early_stopping:
-            train, validation = self._validation_split(y_index, sample_weight)
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
+            train, validation = self._validation_split(y_index, sample_weight, rng)
+        # Every check has passed: only now does the previous model go.
+        self._reset(classes, counts, rng, solver)
         return self._partial_fit(
             X, y_index, sample_weight, train, validation, self.max_iter
         )
@@ -358,18 +360,22 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         if first:
             classes = np.unique(classes)
             self._check_two_classes(classes)
+            counts = np.zeros(len(classes))
         else:
             self._check_same_classes(classes)
-            classes = self.classes_
-        y_index = _class_indices(y, classes)
-        if first:
-            self._reset(classes, X, None, None)
-        else:
+            classes, counts = self.classes_, self._class_counts
+            self._parts(self._solver)  # refuses a schedule the solver cannot take
             # The solver's weights are of the first chunk's dtype.
-            X = X.astype(self.intercept_.dtype, copy=False)
+            X = X.astype(self._solver.dtype, copy=False)
+        y_index = _class_indices(y, classes)
         sample_weight = _weights_of_chunk(sample_weight, X)
-        if sample_weight.any():
-            sample_weight = self._count_and_weigh_classes(sample_weight, y_index)
+        counts = counts + _weighted_class_counts(y_index, sample_weight, len(classes))
+        sample_weight = self._weigh_classes(sample_weight, y_index, classes, counts)
+        # Every check has passed: only now does the estimator change.
+        if first:
+            rng = check_random_state(self.random_state)
+            self._reset(classes, counts, rng, self._new_solver(X, classes, rng=rng))
+        self._class_counts = counts
         if not sample_weight.any():
             # Weightless data is absent data: nothing moves, not even t_.
             if first:
@@ -388,7 +394,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         parameters. ``validation``: rows to score each epoch for early
         stopping, or None.
         """
-        loss, schedule, penalty = self._parts()
+        loss, schedule, penalty = self._parts(self._solver)
+        self._solver.set_average(self._average_start())
         self._solver.observe(sample_weight[train])
         rule = StoppingRule(self.tol, self.n_iter_no_change)
         best = None
@@ -426,28 +433,34 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             self._warn_not_converged()
         return self
 
-    def _reset(self, classes, X, coef_init, intercept_init):
-        """Forget any previous model: a new solver for ``classes`` and X."""
+    def _reset(self, classes, class_counts, rng, solver):
+        """Forget the previous model: from here on, these classes and solver."""
         self.classes_ = classes
-        self._class_counts = np.zeros(len(classes))
-        self._rng = check_random_state(self.random_state)
+        self._class_counts = class_counts
+        self._rng = rng
+        self._solver = solver
         self.loss_curve_ = []
-        self._solver = self._new_solver(X, coef_init, intercept_init)
+        if self.early_stopping:
+            self.validation_scores_ = []
+            self.best_validation_score_ = -np.inf
+        else:
+            # Not left over from an earlier fit with early stopping.
+            self.__dict__.pop("validation_scores_", None)
+            self.__dict__.pop("best_validation_score_", None)
 
-    def _parts(self):
+    def _parts(self, solver):
         """The loss, schedule and penalty of the current parameters."""
         schedule = make_schedule(
             self.learning_rate, self.eta0, self.power_t, self.alpha
         )
-        if schedule.per_feature != self._solver.per_feature:
+        if schedule.per_feature != solver.per_feature:
             raise ValueError(
                 f"learning_rate={self.learning_rate!r} cannot continue a model "
                 f"trained with learning_rate="
-                f"{'adagrad' if self._solver.per_feature else 'a shared rate'}: "
+                f"{'adagrad' if solver.per_feature else 'a shared rate'}: "
                 f"AdaGrad keeps per-feature state the other schedules do not. "
                 f"Call fit to start again."
             )
-        self._solver.set_average(self._average_start())
         return (
             loss_for(len(self.classes_)),
             schedule,
@@ -472,9 +485,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             best = (self.coef_, self.intercept_)
         return -score, best
 
-    def _new_solver(self, X, coef_init, intercept_init):
+    def _new_solver(self, X, classes, coef_init=None, intercept_init=None, rng=None):
         n_features = X.shape[1]
-        n_outputs = loss_for(len(self.classes_)).n_outputs(len(self.classes_))
+        n_outputs = loss_for(len(classes)).n_outputs(len(classes))
         dtype = X.dtype
         if coef_init is not None:
             if sp.issparse(coef_init):  # a sparsified coef_ on warm start
@@ -483,12 +496,12 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             if coef.shape != (n_outputs, n_features):
                 raise ValueError(
                     f"coef_init has shape {coef.shape}; expected "
-                    f"{(n_outputs, n_features)} for {len(self.classes_)} classes "
+                    f"{(n_outputs, n_features)} for {len(classes)} classes "
                     f"and {n_features} features."
                 )
             W = np.array(coef.T, order="C")
         elif self.init == "random":
-            W = self._rng.normal(0.0, 0.01, size=(n_features, n_outputs)).astype(dtype)
+            W = rng.normal(0.0, 0.01, size=(n_features, n_outputs)).astype(dtype)
         else:
             W = np.zeros((n_features, n_outputs), dtype=dtype)
         intercept = np.zeros(n_outputs, dtype=dtype)
@@ -518,31 +531,28 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                 f"partial_fit: {self.classes_!r}."
             )
 
-    def _count_and_weigh_classes(self, sample_weight, y_index):
-        """Count the classes of the weighted rows; multiply in class_weight."""
-        self._class_counts += np.bincount(
-            y_index[sample_weight > 0], minlength=self._class_counts.size
-        )
-        if self.class_weight is None:
+    def _weigh_classes(self, sample_weight, y_index, classes, counts):
+        """``sample_weight`` times each row's class weight.
+
+        ``counts``: the rows of non-zero weight of each class seen so far,
+        this data included, so that ``"balanced"`` in ``partial_fit``
+        balances a stream whose class frequencies it learns as it goes.
+        """
+        if self.class_weight is None or not sample_weight.any():
             return sample_weight
-        return sample_weight * self._class_weights(y_index)[y_index]
-
-    def _class_weights(self, y_index):
-        n_classes = len(self.classes_)
         if self.class_weight == "balanced":
-            # Counts of all the weighted rows seen so far, so that partial_fit
-            # can balance a stream whose class frequencies it learns as it goes.
-            counts = self._class_counts
             with np.errstate(divide="ignore"):
-                weights = counts.sum() / (n_classes * counts)
-            return np.where(counts > 0, weights, 0.0)
-        return compute_class_weight(
-            self.class_weight, classes=self.classes_, y=self.classes_[y_index]
-        )
+                weights = counts.sum() / (len(classes) * counts)
+            weights = np.where(counts > 0, weights, 0.0)
+        else:
+            weights = compute_class_weight(
+                self.class_weight, classes=classes, y=classes[y_index]
+            )
+        return sample_weight * weights[y_index]
 
-    def _validation_split(self, y_index, sample_weight):
+    def _validation_split(self, y_index, sample_weight, rng):
         splitter = StratifiedShuffleSplit(
-            test_size=self.validation_fraction, random_state=self._rng
+            test_size=self.validation_fraction, random_state=rng
         )
         try:
             train, validation = next(splitter.split(np.zeros(len(y_index)), y_index))
@@ -715,11 +725,21 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         self.coef_ = sp.csr_matrix(self.coef_)
         return self
 
+    def __sklearn_is_fitted__(self):
+        # validate_data sets n_features_in_ before a first call's own checks
+        # can refuse it: that attribute alone is not a fitted model.
+        return hasattr(self, "_solver")
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _weighted_class_counts(y_index, sample_weight, n_classes):
+    """Rows of non-zero weight per class."""
+    return np.bincount(y_index[sample_weight > 0], minlength=n_classes).astype(float)
 
 
 def _class_indices(y, classes):

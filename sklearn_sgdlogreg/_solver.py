@@ -55,8 +55,10 @@ class Solver:
     The solver owns the weights ``W = scale * V``, the intercept, the
     penalties features still owe, the running average, AdaGrad's
     accumulators and the mean sample weight that normalises each batch's
-    gradient. The estimator sees only :meth:`run_epoch`,
-    :meth:`coef_intercept` and ``t``.
+    gradient. The estimator calls :meth:`observe` with new data,
+    :meth:`set_average` and :meth:`run_epoch` to train, and reads the model
+    through :meth:`coef_intercept`, ``t``, ``dtype``, ``per_feature`` and
+    :meth:`weight_norm`.
 
     Parameters
     ----------
@@ -82,7 +84,6 @@ class Solver:
         self.t = 1
         self.l1_total = 0.0
         self.l1_applied = np.zeros(n_features)
-        self.penalty = None
         self._weight_sum = 0.0
         self._n_weighted = 0
         self.average = (
@@ -91,6 +92,11 @@ class Solver:
             else Average(average_start, n_features, n_outputs, W.dtype)
         )
         self.adagrad = AdaGradState(n_features, n_outputs) if per_feature else None
+
+    @property
+    def dtype(self):
+        """The weights' dtype, which X must have."""
+        return self.V.dtype
 
     @property
     def per_feature(self):
@@ -152,14 +158,13 @@ class Solver:
             The weighted mean of each batch's loss just before its step, plus
             the penalty at the end of the epoch.
         """
-        self.penalty = penalty
         epoch = self._shared_rate_epoch if self.adagrad is None else self._adagrad_epoch
         weighted_loss = epoch(
-            X, y, sample_weight, batches, loss, schedule, fit_intercept
+            X, y, sample_weight, batches, loss, schedule, penalty, fit_intercept
         )
         # Once an epoch, so that the weights read between epochs owe nothing.
         if self.adagrad is None:
-            pay_all_owed_l1(self, self.V)
+            pay_all_owed_l1(self, self.V, penalty)
         else:
             self.adagrad.pay_penalty(self, slice(None))
         return weighted_loss / batches.total_weight + penalty.value(self.V, self.scale)
@@ -180,7 +185,7 @@ class Solver:
         return self.scale * self.V, self.intercept.copy()
 
     def _shared_rate_epoch(
-        self, X, y, sample_weight, batches, loss, schedule, fit_intercept
+        self, X, y, sample_weight, batches, loss, schedule, penalty, fit_intercept
     ):
         """The epoch of the shared-rate schedules, in compiled code."""
         indices, indptr = X.indices, X.indptr
@@ -190,18 +195,18 @@ class Solver:
             X.data, indices, indptr, batches.order, batches.starts,
             schedule.batch_steps(self.t, batches.counts),
             np.asarray(y, dtype=np.intp), np.asarray(sample_weight, dtype=float),
-            self, loss.curvature_bound, fit_intercept,
+            self, penalty, loss.curvature_bound, fit_intercept,
             takes_binary_step(X, self.V.shape[1]),
             effective_n_threads(),
         )  # fmt: skip
 
     def _adagrad_epoch(
-        self, X, y, sample_weight, batches, loss, schedule, fit_intercept
+        self, X, y, sample_weight, batches, loss, schedule, penalty, fit_intercept
     ):
         """The epoch of AdaGrad, batch by batch in NumPy."""
         acc = self.adagrad
         acc.eta0 = schedule.eta0
-        acc.penalty = self.penalty if self.penalty.l1 or self.penalty.l2 else None
+        acc.penalty = penalty if penalty.l1 or penalty.l2 else None
         compact = _Compactor(X.shape[1])
         weighted_loss = 0.0
         for rows, n_batch in zip(batches, batches.counts):

@@ -9,7 +9,7 @@ import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
 from sklearn.datasets import make_classification
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -470,3 +470,43 @@ def test_a_malformed_csr_matrix_is_refused_not_read_out_of_range(
     kwargs = {"classes": np.unique(y)} if method == "partial_fit" else {}
     with pytest.raises(ValueError, match=message):
         fit(_malformed(X, part), y, **kwargs)
+
+
+def test_a_failed_call_leaves_the_previous_model_as_it_was():
+    """Every check runs before the estimator changes: a refused fit,
+    partial_fit or schedule switch leaves a model that predicts and
+    continues exactly as if the call had not been made."""
+    X, y = _data(3)
+    params = {"random_state": 0, "batch_size": 32, "class_weight": "balanced"}
+    untouched = SGDLogisticRegression(**params).partial_fit(X, y, classes=[0, 1, 2])
+    model = SGDLogisticRegression(**params).partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match="coef_init has shape"):
+        model.fit(X, y, coef_init=np.zeros((3, X.shape[1] - 1)))
+    with pytest.raises(ValueError, match="cannot continue"):
+        model.set_params(learning_rate="adagrad").partial_fit(X, y)
+    model.set_params(learning_rate="optimal")
+    np.testing.assert_array_equal(model.predict_proba(X), untouched.predict_proba(X))
+    model.partial_fit(X, y)
+    untouched.partial_fit(X, y)
+    np.testing.assert_array_equal(model.coef_, untouched.coef_)
+
+
+def test_a_failed_first_partial_fit_leaves_the_estimator_unfitted():
+    X, y = _data(2)
+    clf = SGDLogisticRegression(random_state=0)
+    with pytest.raises(ValueError):
+        clf.partial_fit(X, y, classes=[0, 1], sample_weight=np.ones(len(y) + 1))
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+    clf.partial_fit(X, y, classes=[0, 1])
+    fresh = SGDLogisticRegression(random_state=0).partial_fit(X, y, classes=[0, 1])
+    np.testing.assert_array_equal(clf.coef_, fresh.coef_)
+
+
+def test_a_refit_without_early_stopping_drops_its_validation_scores():
+    X, y = _data(2, n_samples=600)
+    clf = SGDLogisticRegression(early_stopping=True, random_state=0).fit(X, y)
+    assert len(clf.validation_scores_) == clf.n_iter_
+    clf.set_params(early_stopping=False).fit(X, y)
+    assert not hasattr(clf, "validation_scores_")
+    assert not hasattr(clf, "best_validation_score_")

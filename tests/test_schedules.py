@@ -54,7 +54,7 @@ _SCHEDULES = [
 
 @pytest.mark.parametrize(
     "learning_rate, eta0, batch_size",
-    # Per-sample steps cost 9,600 Python-level steps an epoch: two schedules.
+    # Per-sample steps make 9,600 batches an epoch: two schedules only.
     [(*schedule, 1) for schedule in _SCHEDULES[:2]]
     + [(*schedule, b) for schedule in _SCHEDULES for b in (32, 1024)],
 )
