@@ -946,7 +946,7 @@ cdef struct ByFeature:
     unsigned char *seen  # (n_features,)
     void *cols  # (n_features + 1,): the batch's distinct features
     Py_ssize_t n_cols
-    double *share  # (n_features,): each listed feature's share of the descent
+    double *share  # (n_cols,): each listed feature's share of the descent
     double *score_gradient  # (largest,): row q's p - y
     double intercept_gradient
 
@@ -1169,7 +1169,7 @@ cdef class _Workspace:
                 n_features, np.uint8
             )
             self.ws.by_feature.cols = self.of_type(n_features + 1, index_dtype)
-            self.ws.by_feature.share = self.doubles(n_features)
+            self.ws.by_feature.share = self.doubles(min(capacity, n_features))
             self.ws.by_feature.score_gradient = self.doubles(largest)
             return
         cdef Py_ssize_t n_local = min(capacity, n_features)
