@@ -357,16 +357,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         )
         X = _as_csr(X)
         check_classification_targets(y)
-        if first:
-            classes = np.unique(classes)
-            self._check_two_classes(classes)
-            counts = np.zeros(len(classes))
-        else:
-            self._check_same_classes(classes)
-            classes, counts = self.classes_, self._class_counts
-            self._parts(self._solver)  # refuses a schedule the solver cannot take
-            # The solver's weights are of the first chunk's dtype.
-            X = X.astype(self._solver.dtype, copy=False)
+        classes, counts, X = self._stream_state(classes, X, first)
         y_index = _class_indices(y, classes)
         sample_weight = _weights_of_chunk(sample_weight, X)
         counts = counts + _weighted_class_counts(y_index, sample_weight, len(classes))
@@ -385,6 +376,20 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         return self._partial_fit(
             X, y_index, sample_weight, np.arange(X.shape[0]), None, max_iter=1
         )
+
+    def _stream_state(self, classes, X, first):
+        """The classes and running class counts a partial_fit call continues
+        from, and X in the solver's dtype; refuses a call that cannot
+        continue the model."""
+        if first:
+            classes = np.unique(classes)
+            self._check_two_classes(classes)
+            return classes, np.zeros(len(classes)), X
+        self._check_same_classes(classes)
+        self._parts(self._solver)  # refuses a schedule the solver cannot take
+        # The solver's weights are of the first chunk's dtype.
+        X = X.astype(self._solver.dtype, copy=False)
+        return self.classes_, self._class_counts, X
 
     def _partial_fit(self, X, y_index, sample_weight, train, validation, max_iter):
         """Up to ``max_iter`` epochs over the rows ``train``: fit's and
