@@ -316,10 +316,11 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         train, validation = np.arange(X.shape[0]), None
         if self.early_stopping:
             train, validation = self._validation_split(y_index, sample_weight, rng)
+        parts = self._parts(classes, solver)
         # Every check has passed: only now does the previous model go.
         self._reset(classes, counts, rng, solver)
         return self._partial_fit(
-            X, y_index, sample_weight, train, validation, self.max_iter
+            X, y_index, sample_weight, train, validation, self.max_iter, parts
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -357,15 +358,17 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         )
         X = _as_csr(X)
         check_classification_targets(y)
-        classes, counts, X = self._stream_state(classes, X, first)
+        classes, counts, X, rng, solver = self._stream_state(classes, X, first)
+        parts = self._parts(
+            classes, solver
+        )  # refuses a schedule the solver cannot take
         y_index = _class_indices(y, classes)
         sample_weight = _weights_of_chunk(sample_weight, X)
         counts = counts + _weighted_class_counts(y_index, sample_weight, len(classes))
         sample_weight = self._weigh_classes(sample_weight, y_index, classes, counts)
         # Every check has passed: only now does the estimator change.
         if first:
-            rng = check_random_state(self.random_state)
-            self._reset(classes, counts, rng, self._new_solver(X, classes, rng=rng))
+            self._reset(classes, counts, rng, solver)
         self._class_counts = counts
         if not sample_weight.any():
             # Weightless data is absent data: nothing moves, not even t_.
@@ -374,32 +377,35 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                 self.t_, self.n_iter_ = self._solver.t, 1
             return self
         return self._partial_fit(
-            X, y_index, sample_weight, np.arange(X.shape[0]), None, max_iter=1
+            X, y_index, sample_weight, np.arange(X.shape[0]), None, 1, parts
         )
 
     def _stream_state(self, classes, X, first):
-        """The classes and running class counts a partial_fit call continues
-        from, and X in the solver's dtype; refuses a call that cannot
-        continue the model."""
+        """What a partial_fit call continues from: the classes, the running
+        class counts, X in the solver's dtype, the rng and the solver (new
+        ones on the first call, not yet the estimator's)."""
         if first:
             classes = np.unique(classes)
             self._check_two_classes(classes)
-            return classes, np.zeros(len(classes)), X
+            rng = check_random_state(self.random_state)
+            solver = self._new_solver(X, classes, rng=rng)
+            return classes, np.zeros(len(classes)), X, rng, solver
         self._check_same_classes(classes)
-        self._parts(self._solver)  # refuses a schedule the solver cannot take
         # The solver's weights are of the first chunk's dtype.
         X = X.astype(self._solver.dtype, copy=False)
-        return self.classes_, self._class_counts, X
+        return self.classes_, self._class_counts, X, self._rng, self._solver
 
-    def _partial_fit(self, X, y_index, sample_weight, train, validation, max_iter):
+    def _partial_fit(
+        self, X, y_index, sample_weight, train, validation, max_iter, parts
+    ):
         """Up to ``max_iter`` epochs over the rows ``train``: fit's and
         partial_fit's one training path.
 
-        The loss, schedule and penalty are built here, from the current
-        parameters. ``validation``: rows to score each epoch for early
-        stopping, or None.
+        ``parts``: the loss, schedule and penalty that ``_parts`` built from
+        the current parameters. ``validation``: rows to score each epoch for
+        early stopping, or None.
         """
-        loss, schedule, penalty = self._parts(self._solver)
+        loss, schedule, penalty = parts
         self._solver.set_average(self._average_start())
         self._solver.observe(sample_weight[train])
         rule = StoppingRule(self.tol, self.n_iter_no_change)
@@ -453,8 +459,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             self.__dict__.pop("validation_scores_", None)
             self.__dict__.pop("best_validation_score_", None)
 
-    def _parts(self, solver):
-        """The loss, schedule and penalty of the current parameters."""
+    def _parts(self, classes, solver):
+        """The loss, schedule and penalty of the current parameters, for
+        ``classes``; refuses a schedule ``solver`` cannot continue with."""
         schedule = make_schedule(
             self.learning_rate, self.eta0, self.power_t, self.alpha
         )
@@ -467,7 +474,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                 f"Call fit to start again."
             )
         return (
-            loss_for(len(self.classes_)),
+            loss_for(len(classes)),
             schedule,
             ElasticNet.from_params(self.penalty, self.alpha, self.l1_ratio),
         )
@@ -520,11 +527,11 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             intercept[:] = intercept_init
         if not self.fit_intercept:
             intercept[:] = 0
+        schedule = make_schedule(
+            self.learning_rate, self.eta0, self.power_t, self.alpha
+        )
         return Solver(
-            W,
-            intercept,
-            self._average_start(),
-            per_feature=self.learning_rate == "adagrad",
+            W, intercept, self._average_start(), per_feature=schedule.per_feature
         )
 
     def _check_same_classes(self, classes):

@@ -353,9 +353,11 @@ class AdaGradState:
         self.penalty = None
 
     def rates(self, rows):
-        squared_sum = self.squared_sum[rows]
-        with np.errstate(divide="ignore"):
-            # A feature that never had a gradient has no rate yet.
+        return self._rate(self.squared_sum[rows])
+
+    def _rate(self, squared_sum):
+        """``eta0 / sqrt(squared_sum)``; 0 where no gradient came yet."""
+        with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(squared_sum > 0, self.eta0 / np.sqrt(squared_sum), 0.0)
 
     def rates_of_step(self, cols, grad_W, grad_b, fit_intercept):
@@ -365,13 +367,7 @@ class AdaGradState:
         if not fit_intercept:
             return self.rates(cols), 0.0
         self.intercept_squared_sum += grad_b**2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            rate_b = np.where(
-                self.intercept_squared_sum > 0,
-                self.eta0 / np.sqrt(self.intercept_squared_sum),
-                0.0,
-            )
-        return self.rates(cols), rate_b
+        return self.rates(cols), self._rate(self.intercept_squared_sum)
 
     def pay_penalty(self, solver, rows, record_average=True):
         """Apply to ``rows`` the penalty steps they missed while untouched.
