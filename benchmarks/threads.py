@@ -1,7 +1,7 @@
 """Seconds per epoch on one thread and on every core, and the same model.
 
 ``python -m benchmarks.threads [--task multiclass|binary] [--rounds N]
-[--epochs N] [--batch-size B]``
+[--epochs N] [--batch-size B] [--alpha A]``
 
 Fits the default model for a fixed number of epochs (``tol=None``) under
 ``threadpoolctl.threadpool_limits(1)`` and with no limit, alternating the
@@ -22,7 +22,7 @@ from sklearn_sgdlogreg._epoch import effective_n_threads
 from sklearn_sgdlogreg.datasets import debian_tfidf_split
 
 
-def time_threads(task="multiclass", rounds=5, n_epochs=6, batch_size=256):
+def time_threads(task="multiclass", rounds=5, n_epochs=6, batch_size=256, alpha=1e-4):
     """Median seconds per epoch on one thread and on every core.
 
     Parameters
@@ -32,6 +32,7 @@ def time_threads(task="multiclass", rounds=5, n_epochs=6, batch_size=256):
         Fits per thread count, alternating.
     n_epochs : int, default=6
     batch_size : int, default=256
+    alpha : float, default=1e-4
 
     Returns
     -------
@@ -41,7 +42,9 @@ def time_threads(task="multiclass", rounds=5, n_epochs=6, batch_size=256):
         Whether both fits gave the same coefficients, bit for bit.
     """
     X, _, y, _ = debian_tfidf_split(task)
-    params = dict(random_state=0, max_iter=n_epochs, tol=None, batch_size=batch_size)
+    params = dict(
+        random_state=0, max_iter=n_epochs, tol=None, batch_size=batch_size, alpha=alpha
+    )
     n_threads = effective_n_threads()
     SGDLogisticRegression(**{**params, "max_iter": 1}).fit(X, y)  # warm-up
     times = {1: [], n_threads: []}
@@ -69,11 +72,15 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--alpha", type=float, default=1e-4)
     args = parser.parse_args(argv)
-    seconds, same = time_threads(args.task, args.rounds, args.epochs, args.batch_size)
+    seconds, same = time_threads(
+        args.task, args.rounds, args.epochs, args.batch_size, args.alpha
+    )
     most = max(seconds)
     print(
-        f"debian {args.task}, batch_size={args.batch_size}, {args.epochs} epochs, "
+        f"debian {args.task}, alpha={args.alpha:g}, batch_size={args.batch_size}, "
+        f"{args.epochs} epochs, "
         f"median of {args.rounds}:"
     )
     for key in sorted(seconds):
