@@ -11,7 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state, compute_class_weight
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.extmath import row_norms, safe_sparse_dot
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -24,6 +24,9 @@ from ._penalties import ElasticNet
 from ._schedules import make_schedule
 from ._solver import Batches, Solver
 from ._stopping import StoppingRule
+
+# average="auto" averages when the first call fills this many batches.
+AUTO_AVERAGE_BATCHES = 4
 
 
 class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
@@ -78,7 +81,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     penalty : {"l2", "l1", "elasticnet"} or None, default="l2"
         The regularisation term R.
     alpha : float, default=1e-4
-        Strength of the penalty. Also sets the ``"optimal"`` learning rate.
+        Strength of the penalty. Also sets the ``"auto"`` and ``"optimal"``
+        learning rates.
     l1_ratio : float, default=0.15
         Share of L1 in the elastic-net penalty; used with
         ``penalty="elasticnet"`` only.
@@ -86,15 +90,20 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         Whether to fit an (unpenalised) intercept.
     max_iter : int, default=1000
         Maximum number of epochs (passes over the training data) in ``fit``.
-    tol : float or None, default=3.5e-3
+    tol : float, "auto" or None, default="auto"
         ``fit`` stops when the objective (or, with ``early_stopping``, the
         validation log-loss) has not improved on its best value so far by at
         least ``tol`` times that value for ``n_iter_no_change`` consecutive
         epochs. Relative, unlike SGDClassifier's absolute ``tol``: the
         objective of a text problem with many classes is about 2, that of
         a small dense problem can be 0.01, and one absolute tolerance stops
-        the first late and the second early (``docs/defaults.md``). None:
-        run ``max_iter`` epochs.
+        the first late and the second early (``docs/defaults.md``).
+        ``"auto"``: 2e-2 when the model is an average of iterates, 3.5e-3
+        when it is the last iterate. The average stops improving on new data
+        while the iterates' objective still falls by about 1% an epoch (at
+        weak ``alpha`` the optimum is far away), and the last iterate of a
+        fit with few batches an epoch keeps improving below 1%. None: run
+        ``max_iter`` epochs.
     shuffle : bool, default=True
         Whether to shuffle the samples before each epoch.
     verbose : int, default=0
@@ -102,11 +111,15 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         ``t``, seconds.
     random_state : int, RandomState instance or None, default=None
         Seeds shuffling, the validation split and ``init="random"``.
-    learning_rate : {"optimal", "constant", "invscaling", "adaptive", \
-            "adagrad"}, default="optimal"
-        The per-sample schedule :math:`\eta(t)`, as in ``SGDClassifier``:
-        ``"optimal"``: :math:`1 / (\alpha (t_0 + t - 1))` with Bottou's
-        :math:`t_0`; ``"constant"``: ``eta0``; ``"invscaling"``:
+    learning_rate : {"auto", "optimal", "constant", "invscaling", \
+            "adaptive", "adagrad"}, default="auto"
+        The per-sample schedule :math:`\eta(t)`. ``"auto"``: ``"optimal"``
+        bounded by ``2 / mean ||x_i||^2`` (the mean over the rows of non-zero
+        weight seen so far), a rate of the order of one sample's inverse
+        curvature: at weak ``alpha``, ``"optimal"`` stays far above it for
+        many epochs and its steps jump from batch to batch. The others are
+        ``SGDClassifier``'s: ``"optimal"``: :math:`1 / (\alpha (t_0 + t - 1))`
+        with Bottou's :math:`t_0`; ``"constant"``: ``eta0``; ``"invscaling"``:
         ``eta0 / t ** power_t``; ``"adaptive"``: ``eta0``, divided by 5
         each time the stopping criterion fails. ``"adagrad"``: per-feature
         rates ``eta0 / sqrt(sum of the feature's squared batch gradients)``,
@@ -134,9 +147,17 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         all the data seen so far.
     warm_start : bool, default=False
         Start ``fit`` from the previous solution instead of ``init``.
-    average : bool or int, default=False
+    average : bool, int or "auto", default="auto"
         Return the average of the iterates (weighted by batch size) as the
         model. An int starts averaging once that many samples have been seen.
+        ``"auto"``: average from the second epoch on (after as many samples
+        as the first call to ``fit`` or ``partial_fit`` had rows of non-zero
+        weight), if that first call fills at least 4 batches and the penalty
+        is ``"l2"`` or None; otherwise return the last iterate. Averaging
+        removes the noise of many small steps; with one to three batches an
+        epoch there is little noise, and the average only lags behind the
+        iterates (``docs/defaults.md``). An average of iterates has almost no
+        exact zeros, which is what an L1 penalty is for.
     batch_size : int, default=256
         Samples per gradient step. 1 is per-sample SGD; ``n_samples`` or more
         is full-batch gradient descent. An epoch costs about the same at any
@@ -198,12 +219,18 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
         "fit_intercept": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
-        "tol": [Interval(Real, None, None, closed="neither"), None],
+        "tol": [
+            Interval(Real, None, None, closed="neither"),
+            None,
+            StrOptions({"auto"}),
+        ],
         "shuffle": ["boolean"],
         "verbose": ["verbose"],
         "random_state": ["random_state"],
         "learning_rate": [
-            StrOptions({"optimal", "constant", "invscaling", "adaptive", "adagrad"})
+            StrOptions(
+                {"auto", "optimal", "constant", "invscaling", "adaptive", "adagrad"}
+            )
         ],
         "eta0": [Interval(Real, 0, None, closed="left")],
         "power_t": [Interval(Real, None, None, closed="neither")],
@@ -212,7 +239,11 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "class_weight": [StrOptions({"balanced"}), dict, None],
         "warm_start": ["boolean"],
-        "average": [Interval(Integral, 1, None, closed="left"), "boolean"],
+        "average": [
+            Interval(Integral, 1, None, closed="left"),
+            "boolean",
+            StrOptions({"auto"}),
+        ],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions({"zeros", "random"})],
     }
@@ -225,11 +256,11 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         l1_ratio=0.15,
         fit_intercept=True,
         max_iter=1000,
-        tol=3.5e-3,
+        tol="auto",
         shuffle=True,
         verbose=0,
         random_state=None,
-        learning_rate="optimal",
+        learning_rate="auto",
         eta0=0.01,
         power_t=0.5,
         early_stopping=False,
@@ -237,7 +268,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         n_iter_no_change=3,
         class_weight=None,
         warm_start=False,
-        average=False,
+        average="auto",
         batch_size=256,
         init="zeros",
     ):
@@ -329,7 +360,11 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
 
         The step counter ``t_``, the owed penalties and the average all
         carry over, so a stream of ``partial_fit`` calls learns as one
-        ``fit`` over the concatenated stream would. The loss, schedule and
+        ``fit`` over the concatenated stream would, but for what only the
+        whole data could tell: ``learning_rate="auto"`` bounds the rate by
+        the mean squared row norm of the rows seen so far, and
+        ``average="auto"`` starts after the first call's rows (so a first
+        chunk of fewer than 4 batches means no average). The loss, schedule and
         penalty are built from the current parameters at every call, so a
         parameter changed by ``set_params`` between calls applies from the
         next call on (``average`` too: averaging starts, or stops, there);
@@ -406,9 +441,12 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         early stopping, or None.
         """
         loss, schedule, penalty = parts
+        self._solver.observe(
+            sample_weight[train], row_norms(X, squared=True)[train]
+        )
         self._solver.set_average(self._average_start())
-        self._solver.observe(sample_weight[train])
-        rule = StoppingRule(self.tol, self.n_iter_no_change)
+        schedule.fit_to_data(self._solver.mean_squared_norm)
+        rule = StoppingRule(self._tol(), self.n_iter_no_change)
         best = None
         converged = False
         for epoch in range(1, max_iter + 1):
@@ -482,6 +520,14 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     def _average_start(self):
         if self.average is False:
             return None
+        if isinstance(self.average, str):  # "auto"
+            # An int average counts the batch that reaches it: + 1 starts
+            # with the first batch of the second epoch.
+            first = self._solver.first_samples
+            sparse_penalty = self.penalty in ("l1", "elasticnet")
+            if sparse_penalty or first < AUTO_AVERAGE_BATCHES * self.batch_size:
+                return None
+            return first + 1
         return 1 if self.average is True else int(self.average)
 
     def _validate(self, X, y_index, sample_weight, validation, best):
@@ -530,9 +576,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         schedule = make_schedule(
             self.learning_rate, self.eta0, self.power_t, self.alpha
         )
-        return Solver(
-            W, intercept, self._average_start(), per_feature=schedule.per_feature
-        )
+        # The average starts in _partial_fit, which knows the data.
+        return Solver(W, intercept, per_feature=schedule.per_feature)
 
     def _check_same_classes(self, classes):
         if classes is not None and not np.array_equal(
@@ -581,12 +626,12 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         return train, validation
 
     def _check_schedule_params(self):
-        if self.learning_rate == "optimal" and self.alpha == 0:
+        if self.learning_rate in ("auto", "optimal") and self.alpha == 0:
             raise ValueError(
-                "alpha must be > 0 with learning_rate='optimal': its rate is "
-                "1 / (alpha * (t0 + t - 1))."
+                f"alpha must be > 0 with learning_rate={self.learning_rate!r}: "
+                f"its rate is 1 / (alpha * (t0 + t - 1))."
             )
-        if self.learning_rate != "optimal" and self.eta0 <= 0:
+        if self.learning_rate not in ("auto", "optimal") and self.eta0 <= 0:
             raise ValueError(
                 f"eta0 must be > 0 with learning_rate={self.learning_rate!r}."
             )
@@ -619,6 +664,12 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             f"{self._solver.weight_norm():.4f}, t: {self._solver.t}, {seconds:.3f} s"
         )
 
+    def _tol(self):
+        """The relative tolerance of the stopping rule (``tol="auto"`` resolved)."""
+        if not isinstance(self.tol, str):
+            return self.tol
+        return 2e-2 if self._solver.average is not None else 3.5e-3
+
     def _warn_not_converged(self):
         change = relative = float("nan")
         if len(self.loss_curve_) > 1:
@@ -627,7 +678,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         watched = "validation log-loss" if self.early_stopping else "objective"
         warnings.warn(
             f"Maximum number of epochs ({self.max_iter}) reached before the "
-            f"{watched} stopped improving by tol={self.tol} (relative) for "
+            f"{watched} stopped improving by tol={self._tol()} (relative) for "
             f"{self.n_iter_no_change} epochs; the last change of the objective "
             f"was {change:.3g} ({relative:+.2%}). Increase max_iter, raise tol, "
             f"or try a larger batch_size or a smaller eta0.",

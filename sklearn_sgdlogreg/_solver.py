@@ -86,6 +86,8 @@ class Solver:
         self.l1_applied = np.zeros(n_features)
         self._weight_sum = 0.0
         self._n_weighted = 0
+        self._squared_norm_sum = 0.0
+        self.first_samples = None
         self.average = (
             None
             if average_start is None
@@ -121,19 +123,33 @@ class Solver:
         """The Euclidean norm of the current weights W."""
         return abs(self.scale) * float(np.linalg.norm(self.V))
 
-    def observe(self, sample_weight):
-        """Count new data into the mean weight that normalises the gradient.
+    def observe(self, sample_weight, row_squared_norms):
+        """Count new data into the statistics the steps depend on.
 
         Each batch's gradient is ``sum_i s_i g_i / (m s_bar)``, with s_bar the
-        mean non-zero weight of the data seen: call once per new data, not
-        once per epoch over the same data.
+        mean non-zero weight of the data seen, and the ``"auto"`` schedule
+        bounds its rate by the weighted mean squared row norm of the data
+        seen. Call once per new data, not once per epoch over the same data.
+        The first call also fixes ``first_samples``, its number of rows of
+        non-zero weight, where ``average="auto"`` starts averaging.
         """
+        n_weighted = int(np.count_nonzero(sample_weight))
+        if self.first_samples is None:
+            self.first_samples = n_weighted
         self._weight_sum += float(sample_weight.sum())
-        self._n_weighted += int(np.count_nonzero(sample_weight))
+        self._n_weighted += n_weighted
+        self._squared_norm_sum += float(sample_weight @ row_squared_norms)
 
     @property
     def mean_weight(self):
         return self._weight_sum / self._n_weighted
+
+    @property
+    def mean_squared_norm(self):
+        """The weighted mean squared norm of the rows seen (0 before any)."""
+        if self._weight_sum == 0:
+            return 0.0
+        return self._squared_norm_sum / self._weight_sum
 
     def run_epoch(
         self, X, y, sample_weight, batches, loss, schedule, penalty, fit_intercept

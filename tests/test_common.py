@@ -19,9 +19,22 @@ _STOCHASTIC_WEIGHT_CHECKS = {
 }
 
 
+# A row of weight 2 is one sample of the schedule (t counts rows, and the
+# gradient is normalised by the mean weight), two copies of the row are two:
+# a full batch of weighted rows takes the summed rates of fewer samples than
+# the repeated rows do. Under "optimal" on these 15-row sets the Newton caps
+# set every step and hide the difference; "auto" bounds the rates below the
+# caps and shows it.
+_SCHEDULE_COUNTS_ROWS = {
+    name: "the schedule counts rows, not weights" for name in _STOCHASTIC_WEIGHT_CHECKS
+}
+
+
 def _expected_failed_checks(estimator):
     if estimator.batch_size < 256:
         return _STOCHASTIC_WEIGHT_CHECKS
+    if estimator.learning_rate == "auto":
+        return _SCHEDULE_COUNTS_ROWS
     return {}
 
 

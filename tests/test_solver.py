@@ -104,6 +104,7 @@ def test_lazy_solver_equals_the_eager_update_rule(
         max_iter=n_epochs,
         tol=None,
         shuffle=False,
+        average=False,
     ).fit(X, y, sample_weight=sample_weight)
     np.testing.assert_allclose(clf.coef_, coef, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(clf.intercept_, intercept, rtol=1e-9, atol=1e-12)
@@ -133,10 +134,12 @@ def test_binary_steps_by_feature_and_by_numbered_column_agree(
         batch_size=batch_size, n_epochs=n_epochs, rate=_optimal_rate(alpha),
     )  # fmt: skip
     params = dict(
-        penalty=penalty, l1_ratio=l1_ratio, alpha=alpha, batch_size=batch_size,
-        max_iter=n_epochs, tol=None, shuffle=False,
+        penalty=penalty, l1_ratio=l1_ratio, alpha=alpha, learning_rate="optimal",
+        batch_size=batch_size, max_iter=n_epochs, tol=None, shuffle=False,
     )  # fmt: skip
-    wide = SGDLogisticRegression(**params).fit(X_wide, y, sample_weight=sample_weight)
+    wide = SGDLogisticRegression(average=False, **params).fit(
+        X_wide, y, sample_weight=sample_weight
+    )
     np.testing.assert_allclose(wide.coef_, coef, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(wide.intercept_, intercept, rtol=1e-9, atol=1e-12)
 
@@ -197,7 +200,9 @@ def test_scale_factor_folded_into_the_weights_changes_nothing(n_classes, l1_rati
         learning_rate="constant", eta0=eta0, batch_size=1, max_iter=n_epochs,
         tol=None, shuffle=False,
     )  # fmt: skip
-    clf = SGDLogisticRegression(**params).fit(X, y, sample_weight=sample_weight)
+    clf = SGDLogisticRegression(average=False, **params).fit(
+        X, y, sample_weight=sample_weight
+    )
     # Undamped, each step divides the scale by 1 + eta0 * alpha * (1 -
     # l1_ratio): 3e-39 or 3e-23 over these steps, so several folds, even if
     # damping slows the first steps down.
@@ -214,6 +219,46 @@ def test_scale_factor_folded_into_the_weights_changes_nothing(n_classes, l1_rati
     total = sum(m for m, _, _ in iterates)
     expected = sum(m * W for m, W, _ in iterates) / total
     np.testing.assert_allclose(averaged.coef_, expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("batch_size, averages", [(7, True), (10, False)])
+def test_auto_rate_and_average_follow_their_definition(n_classes, batch_size, averages):
+    """``learning_rate="auto"`` is ``"optimal"`` bounded by 2 / (weighted mean
+    squared row norm); ``average="auto"`` averages from the second epoch on
+    when the first epoch fills at least 4 batches (28 of the 29 weighted
+    rows at 7 a batch; not at 10), and ``tol="auto"`` then is 2e-2."""
+    X, y, sample_weight = _problem(n_classes)
+    X.data *= 3.0  # rows of squared norm about 30: the bound is met early
+    alpha, n_epochs = 1e-3, 3
+    n_weighted = np.count_nonzero(sample_weight)
+    assert (n_weighted >= 4 * batch_size) == averages
+    squared_norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    bound = 2 / (sample_weight @ squared_norms / sample_weight.sum())
+    optimal = _optimal_rate(alpha)
+    assert optimal(n_epochs * n_weighted) > bound  # binding throughout
+    coef, intercept, iterates, _ = minibatch_descent(
+        X, y, sample_weight, 1 if n_classes == 2 else n_classes, alpha=alpha,
+        l1_ratio=0.0, rate=lambda t: np.minimum(bound, optimal(t)),
+        batch_size=batch_size, n_epochs=n_epochs,
+    )  # fmt: skip
+    if averages:
+        seen, kept = 0, []
+        for m, W, b in iterates:
+            if seen >= n_weighted:
+                kept.append((m, W, b))
+            seen += m
+        total = sum(m for m, _, _ in kept)
+        coef = sum(m * W for m, W, _ in kept) / total
+        intercept = sum(m * b for m, _, b in kept) / total
+
+    clf = SGDLogisticRegression(
+        alpha=alpha, batch_size=batch_size, max_iter=n_epochs, tol=None,
+        shuffle=False,
+    ).fit(X, y, sample_weight=sample_weight)  # fmt: skip
+    np.testing.assert_allclose(clf.coef_, coef, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(clf.intercept_, intercept, rtol=1e-9, atol=1e-12)
+    assert clf.set_params(tol="auto")._tol() == (2e-2 if averages else 3.5e-3)
 
 
 @pytest.mark.parametrize("average", [True, 50])
@@ -244,6 +289,7 @@ def test_average_is_the_average_of_the_iterates(average, n_classes):
 
     clf = SGDLogisticRegression(
         alpha=alpha,
+        learning_rate="optimal",
         average=average,
         batch_size=batch_size,
         max_iter=n_epochs,
