@@ -162,3 +162,70 @@ def plot_curves(workloads, path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     return True
+
+
+ALPHA_COLUMNS = ["alpha", "method", "fit s", "epochs", "s/epoch", "x floor",
+                 "accuracy", "log-loss"]
+
+
+def alpha_table(sweep):
+    """The alpha sweep of one task, and its two grid searches."""
+    lines = [(
+        f"== alpha sweep, {sweep.task}: {sweep.n_train} training documents; "
+        f"all cores = {sweep.n_threads} threads; one-thread floor "
+        f"{sweep.floor_seconds:.4f} s"
+    )]
+    from .sweep import SAGA, SAGA_MAX_ITER
+
+    cells = []
+    for (alpha, name), row in sweep.rows.items():
+        capped = name == SAGA and row["epochs"] >= SAGA_MAX_ITER
+        cells.append([
+            f"{alpha:g}", name, f"{row['seconds']:.2f}",
+            str(row["epochs"]) + ("*" if capped else ""),
+            f"{row['per_epoch']:.4f}", f"{row['per_epoch'] / sweep.floor_seconds:.1f}",
+            f"{row['accuracy']:.4f}", f"{row['log_loss']:.4f}",
+        ])
+    lines.append(format_table(ALPHA_COLUMNS, cells))
+    lines.append(
+        f"* saga stopped at max_iter={SAGA_MAX_ITER} before its tol: its "
+        "log-loss there is not yet the optimum's"
+    )
+    for who, result in sweep.tuning.items():
+        lines.append(
+            f"GridSearchCV(alpha in {list(sweep.alphas)}, cv=3, neg_log_loss), "
+            f"{who}: {result['seconds']:.1f} s, best alpha {result['best_alpha']:g}, "
+            f"held-out log-loss {result['log_loss']:.4f}"
+        )
+    return "\n".join(lines)
+
+
+def plot_alpha_panels(sweeps, path):
+    """Held-out log-loss against fit seconds, one panel per task and alpha.
+
+    Returns False when matplotlib is not installed (nothing is written).
+    """
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:
+        return False
+    n_alphas = max(len(s.alphas) for s in sweeps)
+    fig = Figure(figsize=(4 * n_alphas, 3.6 * len(sweeps)), layout="constrained")
+    axes = fig.subplots(len(sweeps), n_alphas, squeeze=False)
+    names = list(dict.fromkeys(name for s in sweeps for _, name in s.rows))
+    colours = {name: f"C{i % 10}" for i, name in enumerate(names)}
+    for ax_row, sweep in zip(axes, sweeps, strict=True):
+        for ax, alpha in zip(ax_row, sweep.alphas, strict=False):
+            for (a, name), row in sweep.rows.items():
+                if a == alpha:
+                    ax.scatter(row["seconds"], row["log_loss"], label=name,
+                               color=colours[name])
+            ax.set_xscale("log")
+            ax.set_title(f"{sweep.task}, alpha={alpha:g}")
+            ax.set_xlabel("fit seconds")
+            ax.set_ylabel("held-out log-loss")
+            ax.grid(True, which="both", alpha=0.3)
+        ax_row[0].legend(fontsize=7)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    return True

@@ -8,18 +8,22 @@ from pathlib import Path
 
 from .debian import run_debian
 from .report import (
+    alpha_table,
     checks_text,
     debian_table,
+    plot_alpha_panels,
     plot_curves,
     stream_table,
     sweep_table,
 )
 from .scaling import SWEEP_EPOCHS, run_stream, run_sweeps
-from .targets import debian_checks, scaling_checks, stream_checks
+from .sweep import ALPHAS, SAGA_MAX_ITER, run_alpha_sweep
+from .targets import alpha_checks, debian_checks, scaling_checks, stream_checks
 
 DEFAULT_OUT = Path(__file__).parent / "results"
-WORKLOADS = ("multiclass", "binary", "scaling", "stream")
+WORKLOADS = ("multiclass", "binary", "scaling", "stream", "alphas")
 PLOT_NAME = "logloss_vs_seconds.png"
+ALPHA_PLOT_NAME = "logloss_vs_seconds_by_alpha.png"
 TABLE_NAME = "results.txt"
 
 
@@ -29,6 +33,7 @@ class Results:
 
     debian: dict = field(default_factory=dict)
     sweeps: list = field(default_factory=list)
+    alphas: list = field(default_factory=list)
     stream: object = None
     checks: list = field(default_factory=list)
     text: str = ""
@@ -100,6 +105,15 @@ def main(argv=None):
                 # with the subset, and its optimum is not needed.
                 logreg_max_iter=8 if args.quick else 1000,
             )
+    if "alphas" in args.workloads:
+        results.alphas = [
+            run_alpha_sweep(
+                task, ALPHAS[::2] if args.quick else ALPHAS,
+                saga_max_iter=20 if args.quick else SAGA_MAX_ITER,
+                n_documents=n_documents, log=log,
+            )
+            for task in ("multiclass", "binary")
+        ]  # fmt: skip
     if "scaling" in args.workloads:
         results.sweeps = run_sweeps(repeats=args.repeats, quick=args.quick, log=log)
     if "stream" in args.workloads:
@@ -113,6 +127,7 @@ def main(argv=None):
     if results.stream is not None:
         results.checks += stream_checks(results.stream)
     results.checks += scaling_checks(results.sweeps)
+    results.checks += alpha_checks(results.alphas)
     results.seconds = time.perf_counter() - tic
 
     sections = [debian_table(w) for w in results.debian.values()]
@@ -132,6 +147,7 @@ def main(argv=None):
         )
     if results.stream is not None:
         sections.append(stream_table(results.stream))
+    sections += [alpha_table(sweep) for sweep in results.alphas]
     if results.checks:
         sections.append("== targets\n" + checks_text(results.checks))
     if results.debian:
@@ -142,6 +158,8 @@ def main(argv=None):
         else:
             sections.append("matplotlib is not installed: no plot written "
                             "(pip install matplotlib, or the [plot] extra).")
+    if results.alphas and plot_alpha_panels(results.alphas, args.out / ALPHA_PLOT_NAME):
+        sections.append(f"plot written to {args.out / ALPHA_PLOT_NAME}")
     sections.append(f"wall time {results.seconds:.0f} s")
     results.text = "\n\n".join(sections)
     print(results.text)

@@ -148,3 +148,68 @@ def scaling_checks(rows):
             1.0 + SLOPE_TOLERANCE,
         ))
     return checks
+
+
+def alpha_checks(sweeps):
+    """Targets T1 to T4 of the alpha sweep, on each alpha of each task.
+
+    Parameters
+    ----------
+    sweeps : list of AlphaSweep
+
+    Returns
+    -------
+    checks : list of Check
+    """
+    from .sweep import OURS_1, OURS_ALL, SAGA, SGD_1
+
+    checks = []
+    for sweep in sweeps:
+        multiclass = sweep.task == "multiclass"
+        name, target = ("multiclass", "T1") if multiclass else ("binary", "T2")
+        for alpha in sweep.alphas:
+            row = {m: r for (a, m), r in sweep.rows.items() if a == alpha}
+            at = f"{name} alpha={alpha:g}"
+            ours_1, ours_all = row[OURS_1], row[OURS_ALL]
+            sgd_1, sgd_all = row[SGD_1], row[sweep.sgd_all]
+            if multiclass:
+                checks.append(Check(
+                    target, f"{at}: SGDClassifier n_jobs=1 s / ours 1 thread s",
+                    sgd_1["seconds"] / ours_1["seconds"], 3.0, "x",
+                    higher_is_better=True,
+                ))
+            else:
+                checks.append(Check(
+                    target, f"{at}: ours 1 thread s vs SGDClassifier's",
+                    ours_1["seconds"], sgd_1["seconds"], " s",
+                ))
+            checks.append(Check(
+                target, f"{at}: SGDClassifier all cores s / ours all cores s",
+                sgd_all["seconds"] / ours_all["seconds"],
+                3.0 if multiclass else 1.5, "x", higher_is_better=True,
+            ))
+            checks.append(Check(
+                target, f"{at}: our log-loss vs SGDClassifier's",
+                ours_all["log_loss"], sgd_1["log_loss"],
+            ))
+            if multiclass and SAGA in row:
+                checks.append(Check(
+                    target, f"{at}: our log-loss vs 1.01 x saga's",
+                    ours_all["log_loss"], 1.01 * row[SAGA]["log_loss"],
+                ))
+        if sweep.tuning:
+            ours, theirs = sweep.tuning["ours"], sweep.tuning["sgdclassifier"]
+            checks += [
+                Check("T3", f"{name}: SGDClassifier grid search s / ours",
+                      theirs["seconds"] / ours["seconds"],
+                      3.0 if multiclass else 1.5, "x", higher_is_better=True),
+                Check("T3", f"{name}: best model's log-loss vs SGDClassifier's",
+                      ours["log_loss"], theirs["log_loss"]),
+            ]
+        worst = max(sweep.alphas, key=lambda a: sweep.rows[(a, OURS_ALL)]["per_epoch"])
+        checks.append(Check(
+            "T4", f"{name}: all-core s/epoch / one-thread floor (worst alpha, "
+            f"{worst:g})", sweep.rows[(worst, OURS_ALL)]["per_epoch"]
+            / sweep.floor_seconds, 1.2 if multiclass else 2.0, "x",
+        ))
+    return checks

@@ -877,6 +877,9 @@ cdef void update_column(
         V_row = V + cols[col + 4] * K
         for k in range(0, K, 8):
             PREFETCH(V_row + k)
+        if U != NULL:  # the average's row, as scattered
+            for k in range(0, K, 8):
+                PREFETCH(U + cols[col + 4] * K + k)
     eta_j = ws.rate[col] * damping
     denominator = (1.0 + eta_j * weights.l2) * new_scale
     V_row = V + cols[col] * K

@@ -161,7 +161,18 @@ def test_quick_benchmark_prints_every_row_and_target(tmp_path, capsys):
         for line, row in zip(body, workload.rows, strict=True):
             assert line.startswith(row.name + " ")
     assert "ns/(K nnz)" in out and "held MB" in out
-    assert {check.target for check in results.checks} == {"1", "2", "3", "4", "5"}
+    assert {check.target for check in results.checks} == {
+        "1", "2", "3", "4", "5", "T1", "T2", "T3", "T4",
+    }  # fmt: skip
+    assert [sweep.task for sweep in results.alphas] == ["multiclass", "binary"]
+    for sweep in results.alphas:
+        assert sweep.alphas == (1e-4, 1e-6)
+        methods = {name for _, name in sweep.rows}
+        assert {"ours, 1 thread", "ours, all cores", "saga"} <= methods
+        assert len(sweep.rows) == len(sweep.alphas) * len(methods)
+        assert set(sweep.tuning) == {"ours", "sgdclassifier"}
+        assert sweep.tuning["ours"]["best_alpha"] in sweep.alphas
+        assert f"== alpha sweep, {sweep.task}:" in out
     assert out.count("target ") == len(results.checks)
     assert {row.sweep for row in results.sweeps} == {
         "n_samples",
