@@ -1,5 +1,7 @@
 """SGDLogisticRegression: the scikit-learn face of the mini-batch solver."""
 
+import functools
+import threading
 import time
 import warnings
 from numbers import Integral, Real
@@ -27,6 +29,39 @@ from ._stopping import StoppingRule
 
 # average="auto" averages when the first call fills this many batches.
 AUTO_AVERAGE_BATCHES = 4
+# loss_curve_ keeps the objectives of this many last epochs (a stream of
+# partial_fit calls adds one a call).
+LOSS_CURVE_LENGTH = 10_000
+
+_TRAINING = set()  # ids of the estimators a fit or partial_fit is running on
+_TRAINING_LOCK = threading.Lock()
+
+
+def _one_call_at_a_time(method):
+    """Refuse a training call on an estimator that another call is training.
+
+    Two threads stepping one solver would interleave their updates and lose
+    some without a word; serialising them here would hide a user's race.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with _TRAINING_LOCK:
+            if id(self) in _TRAINING:
+                raise RuntimeError(
+                    f"{type(self).__name__}.{method.__name__} was called while "
+                    f"another call is training this estimator: concurrent calls "
+                    f"would lose updates. Serialise them (a threading.Lock "
+                    f"around the calls) or train one estimator per thread."
+                )
+            _TRAINING.add(id(self))
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            with _TRAINING_LOCK:
+                _TRAINING.discard(id(self))
+
+    return wrapper
 
 
 class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
@@ -83,7 +118,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     alpha : float, default=1e-4
         Strength of the penalty. Also sets the ``"auto"`` and ``"optimal"``
         learning rates.
-    l1_ratio : float, default=0.15
+    l1_ratio : float or None, default=0.15
         Share of L1 in the elastic-net penalty; used with
         ``penalty="elasticnet"`` only.
     fit_intercept : bool, default=True
@@ -186,7 +221,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     loss_curve_ : list of float
         Training objective J after each epoch: the weighted mean of each
         batch's loss just before its step, plus the penalty at the end of the
-        epoch.
+        epoch. The last 10,000 epochs at most: each ``partial_fit`` call adds
+        one, and a stream should not grow the model.
     validation_scores_ : list of float
         With ``early_stopping``: minus the validation log-loss per epoch
         (higher is better, as scikit-learn's ``neg_log_loss`` scorer).
@@ -216,7 +252,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     _parameter_constraints = {
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
         "fit_intercept": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [
@@ -298,6 +334,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ #
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_one_call_at_a_time
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the model on (X, y) for up to ``max_iter`` epochs.
 
@@ -323,10 +360,13 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         self._check_schedule_params()
         if self.warm_start and hasattr(self, "coef_") and coef_init is None:
             coef_init, intercept_init = self.coef_, self.intercept_
+        if sp.issparse(X):
+            X = _checked_csr(X)  # before validate_data changes anything
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32]
         )
         X = _as_csr(X)
+        squared_norms = _squared_row_norms(X)
         check_classification_targets(y)
         classes, y_index = np.unique(y, return_inverse=True)
         self._check_two_classes(classes)
@@ -347,14 +387,18 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         train, validation = np.arange(X.shape[0]), None
         if self.early_stopping:
             train, validation = self._validation_split(y_index, sample_weight, rng)
+            if not self.shuffle:
+                train = np.sort(train)  # visited in the data's order
         parts = self._parts(classes, solver)
         # Every check has passed: only now does the previous model go.
         self._reset(classes, counts, rng, solver)
         return self._partial_fit(
-            X, y_index, sample_weight, train, validation, self.max_iter, parts
-        )
+            X, y_index, sample_weight, train, validation, self.max_iter, parts,
+            squared_norms, warn=True,
+        )  # fmt: skip
 
     @_fit_context(prefer_skip_nested_validation=True)
+    @_one_call_at_a_time
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y), continuing from where the last call stopped.
 
@@ -388,10 +432,18 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         self._check_schedule_params()
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if self.early_stopping:
+            raise ValueError(
+                "early_stopping must be False with partial_fit: a stream has no "
+                "held-out part to stop on. Score a validation set between calls."
+            )
+        if sp.issparse(X):
+            X = _checked_csr(X)  # before validate_data changes anything
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32], reset=first
         )
         X = _as_csr(X)
+        squared_norms = _squared_row_norms(X)
         check_classification_targets(y)
         classes, counts, X, rng, solver = self._stream_state(classes, X, first)
         parts = self._parts(
@@ -401,9 +453,12 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         sample_weight = _weights_of_chunk(sample_weight, X)
         counts = counts + _weighted_class_counts(y_index, sample_weight, len(classes))
         sample_weight = self._weigh_classes(sample_weight, y_index, classes, counts)
+        hand_set = None if first else self._hand_set_model()
         # Every check has passed: only now does the estimator change.
         if first:
             self._reset(classes, counts, rng, solver)
+        elif hand_set is not None:
+            self._solver.set_weights(*hand_set)
         self._class_counts = counts
         if not sample_weight.any():
             # Weightless data is absent data: nothing moves, not even t_.
@@ -412,8 +467,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                 self.t_, self.n_iter_ = self._solver.t, 1
             return self
         return self._partial_fit(
-            X, y_index, sample_weight, np.arange(X.shape[0]), None, 1, parts
-        )
+            X, y_index, sample_weight, np.arange(X.shape[0]), None, 1, parts,
+            squared_norms,
+        )  # fmt: skip
 
     def _stream_state(self, classes, X, first):
         """What a partial_fit call continues from: the classes, the running
@@ -431,8 +487,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         return self.classes_, self._class_counts, X, self._rng, self._solver
 
     def _partial_fit(
-        self, X, y_index, sample_weight, train, validation, max_iter, parts
-    ):
+        self, X, y_index, sample_weight, train, validation, max_iter, parts,
+        squared_norms, warn=False,
+    ):  # fmt: skip
         """Up to ``max_iter`` epochs over the rows ``train``: fit's and
         partial_fit's one training path.
 
@@ -441,9 +498,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         early stopping, or None.
         """
         loss, schedule, penalty = parts
-        self._solver.observe(
-            sample_weight[train], row_norms(X, squared=True)[train]
-        )
+        self._solver.observe(sample_weight[train], squared_norms[train])
         self._solver.set_average(self._average_start())
         schedule.fit_to_data(self._solver.mean_squared_norm)
         rule = StoppingRule(self._tol(), self.n_iter_no_change)
@@ -462,6 +517,10 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                 self.fit_intercept,
             )  # fmt: skip
             self.loss_curve_.append(objective)
+            if len(self.loss_curve_) > LOSS_CURVE_LENGTH:
+                del self.loss_curve_[0]
+            if not np.isfinite(objective):
+                self._discard_diverged(epoch)
             value = objective
             if validation is not None:
                 value, best = self._validate(
@@ -478,7 +537,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             self.coef_, self.intercept_ = best
         else:
             self._export()
-        if not converged and self.tol is not None and max_iter > 1:
+        if not (np.isfinite(self.coef_).all() and np.isfinite(self.intercept_).all()):
+            self._discard_diverged(epoch)
+        if warn and not converged and self.tol is not None:
             self._warn_not_converged()
         return self
 
@@ -528,7 +589,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             if sparse_penalty or first < AUTO_AVERAGE_BATCHES * self.batch_size:
                 return None
             return first + 1
-        return 1 if self.average is True else int(self.average)
+        # Beyond the int64 samples counter, averaging never starts.
+        return 1 if self.average is True else min(int(self.average), 2**62)
 
     def _validate(self, X, y_index, sample_weight, validation, best):
         """Score the validation rows; return their log-loss and the best model."""
@@ -557,6 +619,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                     f"{(n_outputs, n_features)} for {len(classes)} classes "
                     f"and {n_features} features."
                 )
+            if not np.isfinite(coef).all():
+                raise ValueError("coef_init has non-finite values (NaN or inf).")
             W = np.array(coef.T, order="C")
         elif self.init == "random":
             W = rng.normal(0.0, 0.01, size=(n_features, n_outputs)).astype(dtype)
@@ -570,6 +634,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                     f"intercept_init has shape {intercept_init.shape}; expected "
                     f"{(n_outputs,)}."
                 )
+            if not np.isfinite(intercept_init).all():
+                raise ValueError("intercept_init has non-finite values (NaN or inf).")
             intercept[:] = intercept_init
         if not self.fit_intercept:
             intercept[:] = 0
@@ -605,6 +671,12 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             weights = compute_class_weight(
                 self.class_weight, classes=classes, y=classes[y_index]
             )
+            bad = ~np.isfinite(weights) | (weights < 0)
+            if bad.any():
+                raise ValueError(
+                    f"class_weight must be finite and non-negative; it gives "
+                    f"{weights[bad][0]!r} to class {classes[bad][0]!r}."
+                )
         return sample_weight * weights[y_index]
 
     def _validation_split(self, y_index, sample_weight, rng):
@@ -652,6 +724,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         # (14 MB) costs 10 ms a fit.
         self.coef_ = coef.T
         self.intercept_ = intercept
+        # What partial_fit compares coef_ and intercept_ with: an array
+        # assigned in their place is a model set by hand.
+        self._exported = (self.coef_, self.intercept_)
 
     def _log_loss(self, X, y_index, sample_weight):
         raw = self._raw_prediction(X)
@@ -662,6 +737,46 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         return (
             f"-- Epoch {epoch}, objective: {objective:.6f}, norm W: "
             f"{self._solver.weight_norm():.4f}, t: {self._solver.t}, {seconds:.3f} s"
+        )
+
+    def _hand_set_model(self):
+        """``(W, intercept)`` from a ``coef_`` or ``intercept_`` assigned by
+        hand since the last export, checked; None if neither was."""
+        exported = getattr(self, "_exported", (None, None))
+        if self.coef_ is exported[0] and self.intercept_ is exported[1]:
+            return None
+        coef = self.coef_.toarray() if sp.issparse(self.coef_) else self.coef_
+        coef = np.asarray(coef, dtype=self._solver.dtype)
+        intercept = np.asarray(self.intercept_, dtype=self._solver.dtype).reshape(-1)
+        n_outputs = self._solver.V.shape[1]
+        if coef.shape != (n_outputs, self.n_features_in_) or intercept.shape != (
+            n_outputs,
+        ):
+            raise ValueError(
+                f"coef_ and intercept_ set by hand have shapes {coef.shape} and "
+                f"{intercept.shape}; the model needs "
+                f"{(n_outputs, self.n_features_in_)} and {(n_outputs,)}."
+            )
+        if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+            raise ValueError("coef_ or intercept_ set by hand is not finite.")
+        return np.array(coef.T, order="C"), intercept.copy()
+
+    def _discard_diverged(self, epoch):
+        """Forget the model (it is no longer finite) and say what to change."""
+        for name in ("coef_", "intercept_", "_solver", "classes_", "t_", "n_iter_"):
+            self.__dict__.pop(name, None)
+        rate = (
+            f"learning_rate={self.learning_rate!r}"
+            if self.learning_rate in ("auto", "optimal", "adagrad")
+            else f"learning_rate={self.learning_rate!r}, eta0={self.eta0}"
+        )
+        raise ValueError(
+            f"Training diverged in epoch {epoch}: the objective or the weights "
+            f"are no longer finite, and the model was discarded. Likely causes: "
+            f"a rate too large for the scale of X ({rate}, alpha={self.alpha}), "
+            f"extreme sample or class weights, or an extreme coef_init or "
+            f"intercept_init. Scale X (StandardScaler, or normalize rows), "
+            f"lower eta0, or use learning_rate='auto'."
         )
 
     def _tol(self):
@@ -696,6 +811,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     def _validated_raw_prediction(self, X):
         """Scores of new data, shape (n_samples, n_outputs), after checks."""
         check_is_fitted(self)
+        if sp.issparse(X):
+            # SciPy's product reads the structure without bounds checks.
+            X = _checked_csr(X)
         X = validate_data(
             self, X, accept_sparse="csr", reset=False, dtype=[np.float64, np.float32]
         )
@@ -825,6 +943,7 @@ def _weights_of_chunk(sample_weight, X):
     """
     if (
         sample_weight is not None
+        and np.ndim(sample_weight) <= 1
         and np.size(sample_weight) in (1, X.shape[0])
         and not np.any(sample_weight)
     ):
@@ -843,14 +962,73 @@ def _as_csr(X):
     of the squares rather than the square of the sum: the path differs
     from that of the summed matrix, the optimum does not.) Dense input goes
     through the same sparse loop so that dense and sparse copies of the same
-    data give the same model.
-
-    The compiled loop does not check bounds, so a malformed CSR structure is
-    refused here instead of read out of range.
+    data give the same model. Index arrays of another integer dtype than
+    int32 or int64, and strided arrays, are copied into ones the compiled
+    loop takes.
     """
     if not sp.issparse(X):
         return sp.csr_matrix(X)
+    index_dtype = np.int64 if X.indptr.dtype.itemsize > 4 else np.int32
+    if (
+        X.indices.dtype != X.indptr.dtype
+        or X.indptr.dtype not in (np.int32, np.int64)
+        or not all(a.flags.c_contiguous for a in (X.data, X.indices, X.indptr))
+    ):
+        X = sp.csr_matrix(
+            (
+                np.ascontiguousarray(X.data),
+                np.ascontiguousarray(X.indices, dtype=index_dtype),
+                np.ascontiguousarray(X.indptr, dtype=index_dtype),
+            ),
+            shape=X.shape,
+            copy=False,
+        )
+    return X
+
+
+def _squared_row_norms(X):
+    """Squared norm of each row of CSR ``X``, refusing rows that overflow.
+
+    Their squares feed the ``"auto"`` rate's bound and every score: a row
+    whose squared norm overflows float64 would make the bound 0 and train
+    nothing, or the scores infinite.
+    """
+    with np.errstate(over="ignore"):
+        squared = row_norms(X, squared=True).astype(np.float64)
+    if not np.isfinite(squared).all():
+        row = int(np.flatnonzero(~np.isfinite(squared))[0])
+        raise ValueError(
+            f"X is too large to train on: the squared norm of row {row} "
+            f"overflows float64 (its largest |value| is "
+            f"{np.abs(X[row].data).max():.3g}). Scale X, e.g. with "
+            f"StandardScaler, MaxAbsScaler or normalize."
+        )
+    return squared
+
+
+def _checked_csr(X):
+    """Refuse a CSR matrix whose structure cannot be read safely; give one
+    with int32 or int64 indices (a copy of them if they had another dtype).
+
+    SciPy does not check a structure changed after construction, and both
+    the compiled loop and SciPy's products read it without bounds checks;
+    SciPy's routines take int32 and int64 indices only. Other sparse formats
+    are left to SciPy's conversion.
+    """
+    if X.format != "csr":
+        return X
     indptr, indices = X.indptr, X.indices
+    for name, array in (("indptr", indptr), ("indices", indices)):
+        if array.ndim != 1 or array.dtype.kind not in "iu":
+            raise ValueError(
+                f"X is not a valid CSR matrix: its {name} must be a 1-d array "
+                f"of integers, not {array.ndim}-d {array.dtype}."
+            )
+    if indptr.size != X.shape[0] + 1:
+        raise ValueError(
+            f"X is not a valid CSR matrix: its indptr has {indptr.size} "
+            f"entries; {X.shape[0]} rows need {X.shape[0] + 1}."
+        )
     if (
         indptr[0] != 0
         or indptr[-1] > min(indices.size, X.data.size)
@@ -866,4 +1044,11 @@ def _as_csr(X):
             f"X is not a valid CSR matrix: it has column indices outside "
             f"0..{X.shape[1] - 1}."
         )
-    return X
+    if indices.dtype == indptr.dtype and indptr.dtype in (np.int32, np.int64):
+        return X
+    wide = max(indptr[-1], X.shape[1]) > np.iinfo(np.int32).max
+    index_dtype = np.int64 if wide else np.int32
+    return type(X)(
+        (X.data, indices.astype(index_dtype), indptr.astype(index_dtype)),
+        shape=X.shape,
+    )

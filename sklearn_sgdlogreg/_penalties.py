@@ -26,6 +26,8 @@ class ElasticNet:
     def from_params(cls, penalty, alpha, l1_ratio):
         if penalty is None:
             return cls(0.0, 0.0)
+        if penalty == "elasticnet" and l1_ratio is None:
+            raise ValueError("l1_ratio must be a number with penalty='elasticnet'.")
         l1_ratio = {"l2": 0.0, "l1": 1.0}.get(penalty, l1_ratio)
         return cls(alpha, l1_ratio)
 

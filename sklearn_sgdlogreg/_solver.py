@@ -119,6 +119,23 @@ class Solver:
         else:
             self.average.start = average_start
 
+    def set_weights(self, W, intercept):
+        """Continue from weights set from outside (a ``coef_`` set by hand).
+
+        Nothing is owed any more; an average restarts from the next step
+        (it averaged the weights replaced); the step counter, the mean weight
+        and AdaGrad's accumulators carry over.
+        """
+        self.V = W
+        self.scale = 1.0
+        self.intercept = intercept
+        self.l1_applied[:] = self.l1_total
+        if self.adagrad is not None:
+            self.adagrad.paid_until[:] = self.adagrad.n_steps
+        if self.average is not None:
+            self.average = None
+            self.set_average(0)
+
     def weight_norm(self):
         """The Euclidean norm of the current weights W."""
         return abs(self.scale) * float(np.linalg.norm(self.V))
@@ -136,9 +153,12 @@ class Solver:
         n_weighted = int(np.count_nonzero(sample_weight))
         if self.first_samples is None:
             self.first_samples = n_weighted
-        self._weight_sum += float(sample_weight.sum())
+        # In float64: float32 weights near their maximum overflow when summed.
+        self._weight_sum += float(sample_weight.sum(dtype=np.float64))
         self._n_weighted += n_weighted
-        self._squared_norm_sum += float(sample_weight @ row_squared_norms)
+        self._squared_norm_sum += float(
+            np.dot(sample_weight, row_squared_norms.astype(np.float64))
+        )
 
     @property
     def mean_weight(self):
@@ -301,10 +321,11 @@ class Batches:
     """
 
     def __init__(self, rows, sample_weight, batch_size, rng=None):
-        self.total_weight = float(sample_weight[rows].sum())
+        self.total_weight = float(sample_weight[rows].sum(dtype=np.float64))
         order = rng.permutation(rows) if rng is not None else rows
         self.order = np.ascontiguousarray(order, dtype=np.intp)
         n = self.order.size
+        batch_size = min(batch_size, max(n, 1))  # no overflow past n
         self.starts = np.minimum(
             np.arange(0, n + batch_size, batch_size, dtype=np.intp), n
         )
