@@ -146,13 +146,64 @@ def schedule_grid():
               f"(target: within 2%)", flush=True)
 
 
+#: The defaults before learning_rate, average and tol became "auto".
+FORMER_DEFAULTS = {"learning_rate": "optimal", "average": False, "tol": 3.5e-3}
+
+
+def small_data_grid():
+    """Print the small dense sets and make_classification at small batches:
+    the former defaults, the current ones and SGDClassifier, held-out
+    log-loss / epochs."""
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import SGDClassifier
+
+    data = {name: split for name, split in _datasets().items()
+            if not name.startswith("debian")}
+    for n_classes in (2, 3):
+        X, y = make_classification(n_samples=2000, n_features=20, n_informative=8,
+                                   n_classes=n_classes, random_state=0)
+        data[f"make_classification {n_classes} classes"] = train_test_split(
+            X, y, test_size=0.25, random_state=0, stratify=y)
+    def second_epoch(split):  # an int average counts the batch reaching it
+        return len(split[2]) + 1
+
+    rows = [(b, label, lambda split, p=params: p)
+            for b in (256, 32, 8, 1)
+            for label, params in (("former", FORMER_DEFAULTS), ("now", {}))]
+    # How the parts of "auto" do on their own, at the default batch size.
+    rows[2:2] = [
+        (256, "bound, last iterate", lambda split: {"average": False}),
+        (256, "bound, average from epoch 2",
+         lambda split: {"average": second_epoch(split), "tol": 3.5e-3}),
+        (256, "bound, average from epoch 2, tol=1e-2 n=2",
+         lambda split: {"average": second_epoch(split), "tol": 1e-2,
+                        "n_iter_no_change": 2}),
+    ]
+    print("| batch_size | defaults | " + " | ".join(data) + " |")
+    print("|---" * (len(data) + 2) + "|")
+    for b, label, params in rows:
+        cells = ["{:.4f} / {ep}ep".format(loss, ep=epochs) for loss, _, epochs in
+                 (_fit({"batch_size": b, **params(split)}, *split)
+                  for split in data.values())]
+        print(f"| {b} | {label} | " + " | ".join(cells) + " |", flush=True)
+    cells = []
+    for X_train, X_test, y_train, y_test in data.values():
+        model = SGDClassifier(loss="log_loss", random_state=0).fit(X_train, y_train)
+        cells.append(f"{log_loss(y_test, model.predict_proba(X_test)):.4f} / "
+                     f"{model.n_iter_}ep")
+    print("| - | SGDClassifier | " + " | ".join(cells) + " |")
+
+
 def main(argv=None):
-    """Print both grids (``--schedules`` or ``--stopping`` for one)."""
+    """Print the grids (``--only stopping|schedules|small`` for one)."""
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["stopping", "schedules"])
+    parser.add_argument("--only", choices=["stopping", "schedules", "small"])
     args = parser.parse_args(argv)
+    if args.only == "small":
+        small_data_grid()
+        return
     if args.only != "schedules":
         print("## Stopping rule and batch size: held-out log-loss / fit seconds / "
               "epochs\n")

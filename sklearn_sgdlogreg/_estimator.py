@@ -133,12 +133,12 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         objective of a text problem with many classes is about 2, that of
         a small dense problem can be 0.01, and one absolute tolerance stops
         the first late and the second early (``docs/defaults.md``).
-        ``"auto"``: 2e-2 when the model is an average of iterates, 3.5e-3
-        when it is the last iterate. The average stops improving on new data
-        while the iterates' objective still falls by about 1% an epoch (at
-        weak ``alpha`` the optimum is far away), and the last iterate of a
-        fit with few batches an epoch keeps improving below 1%. None: run
-        ``max_iter`` epochs.
+        ``"auto"``: 2e-2 when ``learning_rate="auto"`` and the model is an
+        average of iterates, else 3.5e-3. The average stops improving on
+        new data while the iterates' objective still falls by about 1% an
+        epoch (at weak ``alpha`` the optimum is far away), and the last
+        iterate of a fit with few batches an epoch keeps improving below 1%.
+        None: run ``max_iter`` epochs.
     shuffle : bool, default=True
         Whether to shuffle the samples before each epoch.
     verbose : int, default=0
@@ -185,10 +185,11 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     average : bool, int or "auto", default="auto"
         Return the average of the iterates (weighted by batch size) as the
         model. An int starts averaging once that many samples have been seen.
-        ``"auto"``: average from the second epoch on (after as many samples
-        as the first call to ``fit`` or ``partial_fit`` had rows of non-zero
-        weight), if that first call fills at least 4 batches and the penalty
-        is ``"l2"`` or None; otherwise return the last iterate. Averaging
+        ``"auto"``: with ``learning_rate="auto"``, average from the second
+        epoch on (after as many samples as the first call to ``fit`` or
+        ``partial_fit`` had rows of non-zero weight), if that first call
+        fills at least 4 batches and the penalty is ``"l2"`` or None;
+        otherwise return the last iterate. Averaging
         removes the noise of many small steps; with one to three batches an
         epoch there is little noise, and the average only lags behind the
         iterates (``docs/defaults.md``). An average of iterates has almost no
@@ -585,8 +586,11 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             # An int average counts the batch that reaches it: + 1 starts
             # with the first batch of the second epoch.
             first = self._solver.first_samples
-            sparse_penalty = self.penalty in ("l1", "elasticnet")
-            if sparse_penalty or first < AUTO_AVERAGE_BATCHES * self.batch_size:
+            if (
+                self.learning_rate != "auto"
+                or self.penalty in ("l1", "elasticnet")
+                or first < AUTO_AVERAGE_BATCHES * self.batch_size
+            ):
                 return None
             return first + 1
         # Beyond the int64 samples counter, averaging never starts.
@@ -783,7 +787,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         """The relative tolerance of the stopping rule (``tol="auto"`` resolved)."""
         if not isinstance(self.tol, str):
             return self.tol
-        return 2e-2 if self._solver.average is not None else 3.5e-3
+        averaged = self._solver.average is not None
+        return 2e-2 if averaged and self.learning_rate == "auto" else 3.5e-3
 
     def _warn_not_converged(self):
         change = relative = float("nan")
