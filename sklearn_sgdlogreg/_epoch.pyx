@@ -136,6 +136,26 @@ cdef extern from *:
                                    const double *__restrict g) {
         for (Py_ssize_t k = 0; k < n; k++) v[k] = (float)(a * v[k] + b * g[k]);
     }
+    static inline void blend_recorded_double(Py_ssize_t n, double a,
+                                             double *__restrict v, double b,
+                                             const double *__restrict g,
+                                             double *__restrict u, double p) {
+        for (Py_ssize_t k = 0; k < n; k++) {
+            double old = v[k];
+            v[k] = a * old + b * g[k];
+            u[k] += (v[k] - old) * p;
+        }
+    }
+    static inline void blend_recorded_float(Py_ssize_t n, double a,
+                                            float *__restrict v, double b,
+                                            const double *__restrict g,
+                                            float *__restrict u, double p) {
+        for (Py_ssize_t k = 0; k < n; k++) {
+            double old = v[k];
+            v[k] = (float)(a * old + b * g[k]);
+            u[k] += ((double)v[k] - old) * p;
+        }
+    }
     """
     void axpy_double(Py_ssize_t n, double a, const double *x, double *y) noexcept nogil
     void axpy_float(Py_ssize_t n, double a, const float *x, double *y) noexcept nogil
@@ -145,6 +165,14 @@ cdef extern from *:
     ) noexcept nogil
     void blend_float(
         Py_ssize_t n, double a, float *v, double b, const double *g
+    ) noexcept nogil
+    void blend_recorded_double(
+        Py_ssize_t n, double a, double *v, double b, const double *g,
+        double *u, double p,
+    ) noexcept nogil
+    void blend_recorded_float(
+        Py_ssize_t n, double a, float *v, double b, const double *g,
+        float *u, double p,
     ) noexcept nogil
 
 
@@ -165,6 +193,18 @@ cdef inline void blend(
         blend_double(n, a, v, b, g)
     else:
         blend_float(n, a, v, b, g)
+
+
+cdef inline void blend_recorded(
+    Py_ssize_t n, double a, floating *v, double b, const double *g,
+    floating *u, double p,
+) noexcept nogil:
+    """v = a v + b g, and u += (new v - old v) p: the average's record of
+    the change, in the same pass over the row."""
+    if floating is double:
+        blend_recorded_double(n, a, v, b, g, u, p)
+    else:
+        blend_recorded_float(n, a, v, b, g, u, p)
 
 
 # ---------------------------------------------------------------------------
@@ -883,6 +923,11 @@ cdef void update_column(
     eta_j = ws.rate[col] * damping
     denominator = (1.0 + eta_j * weights.l2) * new_scale
     V_row = V + cols[col] * K
+    if U != NULL and not weights.l1:
+        # One pass over the row for the step and the average's record.
+        blend_recorded(K, weights.scale / denominator, V_row, -eta_j / denominator,
+                       ws.gradient + col * K, U + cols[col] * K, weights.P)
+        return
     if U != NULL:
         for k in range(K):
             old_row[k] = V_row[k]
