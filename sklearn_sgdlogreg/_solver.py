@@ -302,7 +302,7 @@ class Batches:
     Parameters
     ----------
     rows : ndarray of int
-        The rows of X the epoch visits.
+        The rows of X the epoch visits; those of weight 0 are left out.
     sample_weight : ndarray of shape (n_samples,)
     batch_size : int
     rng : RandomState or None, default=None
@@ -322,6 +322,11 @@ class Batches:
 
     def __init__(self, rows, sample_weight, batch_size, rng=None):
         self.total_weight = float(sample_weight[rows].sum(dtype=np.float64))
+        # Rows of weight 0 are absent: they take no place in a batch, so the
+        # batches are those of the data without them.
+        weighted = sample_weight[rows] != 0
+        if not weighted.all():
+            rows = rows[weighted]
         order = rng.permutation(rows) if rng is not None else rows
         self.order = np.ascontiguousarray(order, dtype=np.intp)
         n = self.order.size

@@ -47,7 +47,8 @@ def minibatch_descent(
     step of the batch loss along it, then the prox.
 
     Every weight is shrunk and thresholded at every step (no scale factor,
-    no owed penalty), rows are visited in order, and each iterate is kept so
+    no owed penalty), rows of non-zero weight are visited in order, and each
+    iterate is kept so
     that averages can be checked. With ``adagrad_eta0`` the rates are
     AdaGrad's per feature, ``eta0 / sqrt(sum of squared row gradients)``.
     ``init``: the (coef, intercept) to start from, in the estimator's shapes;
@@ -61,6 +62,9 @@ def minibatch_descent(
     t : int
     """
     X = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=float)
+    # Rows of weight 0 are absent: they take no place in a batch.
+    kept = sample_weight != 0
+    X, y_index, sample_weight = X[kept], y_index[kept], sample_weight[kept]
     n_samples, n_features = X.shape
     c = 0.25 if n_outputs == 1 else 0.5
     l1, l2 = alpha * l1_ratio, alpha * (1 - l1_ratio)

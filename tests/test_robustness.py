@@ -278,3 +278,20 @@ def test_two_dimensional_zero_weights_are_refused_by_partial_fit():
         SGDLogisticRegression().partial_fit(
             X, y, classes=[0, 1, 2], sample_weight=np.zeros((X.shape[0], 1))
         )
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 256])
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_rows_of_weight_zero_are_absent(batch_size, n_classes):
+    """Same random_state, same model as the fit without those rows: they
+    take no place in the batches, the shuffles or the statistics."""
+    X, y = _data(n_classes, n_samples=400)
+    weight = np.random.default_rng(1).integers(0, 3, size=X.shape[0]).astype(float)
+    kept = weight > 0
+    params = {"batch_size": batch_size, "random_state": 0, "max_iter": 5, "tol": None}
+    with_zeros = SGDLogisticRegression(**params).fit(X, y, sample_weight=weight)
+    without = SGDLogisticRegression(**params).fit(
+        X[kept], y[kept], sample_weight=weight[kept]
+    )
+    np.testing.assert_allclose(with_zeros.coef_, without.coef_, rtol=1e-12, atol=1e-15)
+    assert with_zeros.t_ == without.t_
