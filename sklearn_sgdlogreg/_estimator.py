@@ -1,5 +1,6 @@
 """SGDLogisticRegression: the scikit-learn face of the mini-batch solver."""
 
+import contextlib
 import functools
 import threading
 import time
@@ -35,6 +36,22 @@ LOSS_CURVE_LENGTH = 10_000
 
 _TRAINING = set()  # ids of the estimators a fit or partial_fit is running on
 _TRAINING_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _input_attributes_kept_on_error(estimator):
+    """Put back ``n_features_in_`` and ``feature_names_in_`` if the checks
+    after ``validate_data`` (which sets them) refuse the call."""
+    names = ("n_features_in_", "feature_names_in_")
+    saved = {name: estimator.__dict__[name] for name in names
+             if name in estimator.__dict__}  # fmt: skip
+    try:
+        yield
+    except BaseException:
+        for name in names:
+            estimator.__dict__.pop(name, None)
+        estimator.__dict__.update(saved)
+        raise
 
 
 def _one_call_at_a_time(method):
@@ -133,8 +150,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         objective of a text problem with many classes is about 2, that of
         a small dense problem can be 0.01, and one absolute tolerance stops
         the first late and the second early (``docs/defaults.md``).
-        ``"auto"``: 2e-2 when ``learning_rate="auto"`` and the model is an
-        average of iterates, else 3.5e-3. The average stops improving on
+        ``"auto"``: 2e-2 when ``average="auto"`` averages (which it does
+        with ``learning_rate="auto"`` only), else 3.5e-3. The average stops improving on
         new data while the iterates' objective still falls by about 1% an
         epoch (at weak ``alpha`` the optimum is far away), and the last
         iterate of a fit with few batches an epoch keeps improving below 1%.
@@ -363,34 +380,35 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             coef_init, intercept_init = self.coef_, self.intercept_
         if sp.issparse(X):
             X = _checked_csr(X)  # before validate_data changes anything
-        X, y = validate_data(
-            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32]
-        )
-        X = _as_csr(X)
-        squared_norms = _squared_row_norms(X)
-        check_classification_targets(y)
-        classes, y_index = np.unique(y, return_inverse=True)
-        self._check_two_classes(classes)
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-        )
-        counts = _weighted_class_counts(y_index, sample_weight, len(classes))
-        sample_weight = self._weigh_classes(sample_weight, y_index, classes, counts)
-        if not sample_weight.any():
-            applied = (
-                f" once class_weight={self.class_weight!r} is applied"
-                if self.class_weight is not None
-                else ""
+        with _input_attributes_kept_on_error(self):
+            X, y = validate_data(
+                self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32]
             )
-            raise ValueError(f"Every sample has zero weight{applied}.")
-        rng = check_random_state(self.random_state)
-        solver = self._new_solver(X, classes, coef_init, intercept_init, rng)
-        train, validation = np.arange(X.shape[0]), None
-        if self.early_stopping:
-            train, validation = self._validation_split(y_index, sample_weight, rng)
-            if not self.shuffle:
-                train = np.sort(train)  # visited in the data's order
-        parts = self._parts(classes, solver)
+            X = _as_csr(X)
+            squared_norms = _squared_row_norms(X)
+            check_classification_targets(y)
+            classes, y_index = np.unique(y, return_inverse=True)
+            self._check_two_classes(classes)
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
+            counts = _weighted_class_counts(y_index, sample_weight, len(classes))
+            sample_weight = self._weigh_classes(sample_weight, y_index, classes, counts)
+            if not sample_weight.any():
+                applied = (
+                    f" once class_weight={self.class_weight!r} is applied"
+                    if self.class_weight is not None
+                    else ""
+                )
+                raise ValueError(f"Every sample has zero weight{applied}.")
+            rng = check_random_state(self.random_state)
+            solver = self._new_solver(X, classes, coef_init, intercept_init, rng)
+            train, validation = np.arange(X.shape[0]), None
+            if self.early_stopping:
+                train, validation = self._validation_split(y_index, sample_weight, rng)
+                if not self.shuffle:
+                    train = np.sort(train)  # visited in the data's order
+            parts = self._parts(classes, solver)
         # Every check has passed: only now does the previous model go.
         self._reset(classes, counts, rng, solver)
         return self._partial_fit(
@@ -440,21 +458,24 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             )
         if sp.issparse(X):
             X = _checked_csr(X)  # before validate_data changes anything
-        X, y = validate_data(
-            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32], reset=first
-        )
-        X = _as_csr(X)
-        squared_norms = _squared_row_norms(X)
-        check_classification_targets(y)
-        classes, counts, X, rng, solver = self._stream_state(classes, X, first)
-        parts = self._parts(
-            classes, solver
-        )  # refuses a schedule the solver cannot take
-        y_index = _class_indices(y, classes)
-        sample_weight = _weights_of_chunk(sample_weight, X)
-        counts = counts + _weighted_class_counts(y_index, sample_weight, len(classes))
-        sample_weight = self._weigh_classes(sample_weight, y_index, classes, counts)
-        hand_set = None if first else self._hand_set_model()
+        with _input_attributes_kept_on_error(self):
+            X, y = validate_data(
+                self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+                reset=first,
+            )  # fmt: skip
+            X = _as_csr(X)
+            squared_norms = _squared_row_norms(X)
+            check_classification_targets(y)
+            classes, counts, X, rng, solver = self._stream_state(classes, X, first)
+            # Refuses a schedule the solver cannot take.
+            parts = self._parts(classes, solver)
+            y_index = _class_indices(y, classes)
+            sample_weight = _weights_of_chunk(sample_weight, X)
+            counts = counts + _weighted_class_counts(
+                y_index, sample_weight, len(classes)
+            )
+            sample_weight = self._weigh_classes(sample_weight, y_index, classes, counts)
+            hand_set = None if first else self._hand_set_model()
         # Every check has passed: only now does the estimator change.
         if first:
             self._reset(classes, counts, rng, solver)
@@ -518,8 +539,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                 self.fit_intercept,
             )  # fmt: skip
             self.loss_curve_.append(objective)
-            if len(self.loss_curve_) > LOSS_CURVE_LENGTH:
-                del self.loss_curve_[0]
+            del self.loss_curve_[:-LOSS_CURVE_LENGTH]
             if not np.isfinite(objective):
                 self._discard_diverged(epoch)
             value = objective
@@ -536,6 +556,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         self.t_ = self._solver.t
         if best is not None:
             self.coef_, self.intercept_ = best
+            # partial_fit goes on from the solver, not from the best epoch.
+            self._exported = best
         else:
             self._export()
         if not (np.isfinite(self.coef_).all() and np.isfinite(self.intercept_).all()):
@@ -767,7 +789,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _discard_diverged(self, epoch):
         """Forget the model (it is no longer finite) and say what to change."""
-        for name in ("coef_", "intercept_", "_solver", "classes_", "t_", "n_iter_"):
+        for name in ("coef_", "intercept_", "_exported", "_solver", "classes_",
+                     "t_", "n_iter_"):
             self.__dict__.pop(name, None)
         rate = (
             f"learning_rate={self.learning_rate!r}"
@@ -787,8 +810,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         """The relative tolerance of the stopping rule (``tol="auto"`` resolved)."""
         if not isinstance(self.tol, str):
             return self.tol
-        averaged = self._solver.average is not None
-        return 2e-2 if averaged and self.learning_rate == "auto" else 3.5e-3
+        auto_average = self.average == "auto" and self._solver.average is not None
+        return 2e-2 if auto_average else 3.5e-3
 
     def _warn_not_converged(self):
         change = relative = float("nan")
@@ -895,6 +918,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         if sp.issparse(self.coef_):
             self.coef_ = self.coef_.toarray()
+            self._exported = (self.coef_, self.intercept_)  # not set by hand
         return self
 
     def sparsify(self):
@@ -909,7 +933,20 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         self.coef_ = sp.csr_matrix(self.coef_)
+        self._exported = (self.coef_, self.intercept_)  # not set by hand
         return self
+
+    def __getstate__(self):
+        state = dict(super().__getstate__())  # may be __dict__ itself
+        # Only its identity with coef_ and intercept_ matters, and not every
+        # serialiser keeps identities (joblib does not): rebuilt on load.
+        state.pop("_exported", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "coef_" in self.__dict__:
+            self._exported = (self.coef_, self.intercept_)
 
     def __sklearn_is_fitted__(self):
         # validate_data sets n_features_in_ before a first call's own checks
@@ -998,8 +1035,12 @@ def _squared_row_norms(X):
     whose squared norm overflows float64 would make the bound 0 and train
     nothing, or the scores infinite.
     """
+    if X.dtype != np.float64:  # squares of float32 overflow sooner
+        X = sp.csr_matrix(
+            (X.data.astype(np.float64), X.indices, X.indptr), shape=X.shape
+        )
     with np.errstate(over="ignore"):
-        squared = row_norms(X, squared=True).astype(np.float64)
+        squared = row_norms(X, squared=True)
     if not np.isfinite(squared).all():
         row = int(np.flatnonzero(~np.isfinite(squared))[0])
         raise ValueError(
@@ -1020,35 +1061,16 @@ def _checked_csr(X):
     SciPy's routines take int32 and int64 indices only. Other sparse formats
     are left to SciPy's conversion.
     """
+    if X.format == "coo":
+        _check_coordinates(X)
+        return X
+    if X.format == "csc":
+        _check_compressed(X, "CSC", "columns", "row")
+        return X
     if X.format != "csr":
         return X
+    _check_compressed(X, "CSR", "rows", "column")
     indptr, indices = X.indptr, X.indices
-    for name, array in (("indptr", indptr), ("indices", indices)):
-        if array.ndim != 1 or array.dtype.kind not in "iu":
-            raise ValueError(
-                f"X is not a valid CSR matrix: its {name} must be a 1-d array "
-                f"of integers, not {array.ndim}-d {array.dtype}."
-            )
-    if indptr.size != X.shape[0] + 1:
-        raise ValueError(
-            f"X is not a valid CSR matrix: its indptr has {indptr.size} "
-            f"entries; {X.shape[0]} rows need {X.shape[0] + 1}."
-        )
-    if (
-        indptr[0] != 0
-        or indptr[-1] > min(indices.size, X.data.size)
-        or np.any(indptr[1:] < indptr[:-1])
-    ):
-        raise ValueError(
-            "X is not a valid CSR matrix: its indptr must start at 0, never "
-            "decrease and end within its indices and data."
-        )
-    used = indices[: indptr[-1]]
-    if used.size and (used.min() < 0 or used.max() >= X.shape[1]):
-        raise ValueError(
-            f"X is not a valid CSR matrix: it has column indices outside "
-            f"0..{X.shape[1] - 1}."
-        )
     if indices.dtype == indptr.dtype and indptr.dtype in (np.int32, np.int64):
         return X
     wide = max(indptr[-1], X.shape[1]) > np.iinfo(np.int32).max
@@ -1057,3 +1079,49 @@ def _checked_csr(X):
         (X.data, indices.astype(index_dtype), indptr.astype(index_dtype)),
         shape=X.shape,
     )
+
+
+def _check_coordinates(X):
+    """Refuse a COO matrix with an index outside its shape: SciPy's
+    conversion to CSR would write out of bounds."""
+    rows, columns = ("row", X.row, X.shape[0]), ("column", X.col, X.shape[1])
+    for name, index, size in (rows, columns):
+        if index.size and (index.min() < 0 or index.max() >= size):
+            raise ValueError(
+                f"X is not a valid sparse matrix: it has {name} indices outside "
+                f"0..{size - 1}."
+            )
+
+
+def _check_compressed(X, kind, major, minor):
+    """Refuse a CSR or CSC structure (``kind``) that cannot be read safely:
+    one indptr entry per ``major`` line plus one, ``minor`` indices in
+    range."""
+    indptr, indices = X.indptr, X.indices
+    n_major, n_minor = X.shape if kind == "CSR" else X.shape[::-1]
+    for name, array in (("indptr", indptr), ("indices", indices)):
+        if array.ndim != 1 or array.dtype.kind not in "iu":
+            raise ValueError(
+                f"X is not a valid {kind} matrix: its {name} must be a 1-d array "
+                f"of integers, not {array.ndim}-d {array.dtype}."
+            )
+    if indptr.size != n_major + 1:
+        raise ValueError(
+            f"X is not a valid {kind} matrix: its indptr has {indptr.size} "
+            f"entries; {n_major} {major} need {n_major + 1}."
+        )
+    if (
+        indptr[0] != 0
+        or indptr[-1] > min(indices.size, X.data.size)
+        or np.any(indptr[1:] < indptr[:-1])
+    ):
+        raise ValueError(
+            f"X is not a valid {kind} matrix: its indptr must start at 0, never "
+            f"decrease and end within its indices and data."
+        )
+    used = indices[: indptr[-1]]
+    if used.size and (used.min() < 0 or used.max() >= n_minor):
+        raise ValueError(
+            f"X is not a valid {kind} matrix: it has {minor} indices outside "
+            f"0..{n_minor - 1}."
+        )

@@ -81,8 +81,9 @@ class Auto(Optimal):
     batch and the fit needs many epochs. Bounded by a rate of the order of
     the inverse curvature of one typical sample, the iterates stay close to
     the optimum, and the running average (``average="auto"``) removes the
-    noise that is left. Where ``1 / (alpha t)`` falls below the bound within
-    the first pass (``alpha=1e-4`` on unit-norm rows), this is ``"optimal"``.
+    noise that is left. Where ``1 / (alpha t)`` falls below the bound early
+    in the first pass (``alpha=1e-4`` on unit-norm rows: after about 4,000
+    samples), this is ``"optimal"`` from there on.
     The factor 2 was chosen among 0.5, 2 and 4 on the Debian tasks
     (``docs/defaults.md``).
     """

@@ -48,8 +48,7 @@ def minibatch_descent(
 
     Every weight is shrunk and thresholded at every step (no scale factor,
     no owed penalty), rows of non-zero weight are visited in order, and each
-    iterate is kept so
-    that averages can be checked. With ``adagrad_eta0`` the rates are
+    iterate is kept so that averages can be checked. With ``adagrad_eta0`` the rates are
     AdaGrad's per feature, ``eta0 / sqrt(sum of squared row gradients)``.
     ``init``: the (coef, intercept) to start from, in the estimator's shapes;
     zeros by default.

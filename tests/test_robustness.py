@@ -152,8 +152,9 @@ def test_a_huge_batch_size_is_full_batch_descent():
 
 def test_an_average_start_beyond_any_stream_averages_nothing():
     X, y = _data()
-    last = SGDLogisticRegression(average=False, random_state=0).fit(X, y)
-    never = SGDLogisticRegression(average=10**30, random_state=0).fit(X, y)
+    params = {"random_state": 0, "max_iter": 6, "tol": None}
+    last = SGDLogisticRegression(average=False, **params).fit(X, y)
+    never = SGDLogisticRegression(average=10**30, **params).fit(X, y)
     np.testing.assert_array_equal(never.coef_, last.coef_)
 
 
@@ -295,3 +296,46 @@ def test_rows_of_weight_zero_are_absent(batch_size, n_classes):
     )
     np.testing.assert_allclose(with_zeros.coef_, without.coef_, rtol=1e-12, atol=1e-15)
     assert with_zeros.t_ == without.t_
+
+
+@pytest.mark.parametrize("form", ["coo", "csc"])
+@pytest.mark.parametrize("method", ["fit", "predict"])
+def test_other_sparse_formats_with_an_index_out_of_range_are_refused(form, method):
+    X, y = _data()
+    clf = SGDLogisticRegression(random_state=0).fit(X, y)
+    bad = X.tocoo() if form == "coo" else X.tocsc()
+    if form == "coo":
+        bad.col[3] = 25
+    else:
+        bad.indices[3] = 400
+    with pytest.raises(ValueError, match="indices outside"):
+        clf.fit(bad, y) if method == "fit" else clf.predict(bad)
+
+
+@pytest.mark.parametrize("save", ["sparsify", "joblib"])
+def test_a_model_nobody_edited_continues_exactly(save, tmp_path):
+    """sparsify() and a joblib round trip (which does not keep object
+    identities) are not a coef_ set by hand."""
+    import joblib
+
+    X, y = _data()
+    one = SGDLogisticRegression(random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    two = SGDLogisticRegression(random_state=0).partial_fit(X, y, classes=[0, 1, 2])
+    if save == "sparsify":
+        two.sparsify()
+    else:
+        joblib.dump(two, tmp_path / "model.joblib")
+        two = joblib.load(tmp_path / "model.joblib")
+    one.partial_fit(X, y)
+    two.partial_fit(X, y)
+    np.testing.assert_array_equal(two.densify().coef_, one.coef_)
+
+
+def test_a_refused_fit_keeps_the_previous_input_shape():
+    X, y = _data()
+    clf = SGDLogisticRegression(random_state=0).fit(X, y)
+    wide = sp.hstack([X, X], format="csr") * 1e200
+    with pytest.raises(ValueError, match="overflows float64"):
+        clf.fit(wide, y)
+    assert clf.n_features_in_ == X.shape[1]
+    clf.predict(X)
