@@ -339,3 +339,73 @@ def test_a_refused_fit_keeps_the_previous_input_shape():
         clf.fit(wide, y)
     assert clf.n_features_in_ == X.shape[1]
     clf.predict(X)
+
+
+_IN_A_SUBPROCESS = r"""
+import sys
+import numpy as np
+import scipy.sparse as sp
+from sklearn_sgdlogreg import SGDLogisticRegression
+
+how = sys.argv[1]
+rng = np.random.default_rng(0)
+X = sp.random(300, 20, density=0.3, random_state=0, format="csr")
+y = rng.integers(0, 3, size=300)
+model = SGDLogisticRegression(random_state=0).fit(X, y)
+bad = X.copy()
+if how == "csr short indptr":
+    bad.indptr = bad.indptr[:-2]
+elif how == "csr huge index":
+    bad.indices[3] = 10**9
+elif how == "csr negative index":
+    bad.indices[3] = -5
+elif how == "coo column past the shape":
+    bad = X.tocoo()
+    bad.col[3] = 25
+elif how == "coo row past the shape":
+    bad = X.tocoo()
+    bad.row[3] = 10**6
+elif how == "csc short indptr":
+    bad = X.tocsc()
+    bad.indptr = bad.indptr[:-3]
+elif how == "csc huge index":
+    bad = X.tocsc()
+    bad.indices[3] = 10**9
+for method in ("fit", "partial_fit", "predict_proba", "decision_function"):
+    try:
+        if method == "fit":
+            SGDLogisticRegression().fit(bad, y)
+        elif method == "partial_fit":
+            SGDLogisticRegression().partial_fit(bad, y, classes=[0, 1, 2])
+        else:
+            getattr(model, method)(bad)
+    except ValueError as error:
+        print(method, "refused:", error)
+    else:
+        print(method, "accepted")
+"""
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "csr short indptr", "csr huge index", "csr negative index",
+        "coo column past the shape", "coo row past the shape",
+        "csc short indptr", "csc huge index",
+    ],
+)  # fmt: skip
+def test_structures_that_could_crash_are_refused_in_a_subprocess(how):
+    """Run where a segmentation fault fails this test (a negative return
+    code) instead of ending the test run."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-c", _IN_A_SUBPROCESS, how],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, (result.returncode, result.stderr[-2000:])
+    lines = result.stdout.splitlines()
+    assert len(lines) == 4, result.stdout
+    for line in lines:
+        assert "refused: X is not a valid" in line, line
