@@ -520,7 +520,10 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         early stopping, or None.
         """
         loss, schedule, penalty = parts
-        self._solver.observe(sample_weight[train], squared_norms[train])
+        if validation is None:  # every row trains: no copies of the two
+            self._solver.observe(sample_weight, squared_norms)
+        else:
+            self._solver.observe(sample_weight[train], squared_norms[train])
         self._solver.set_average(self._average_start())
         schedule.fit_to_data(self._solver.mean_squared_norm)
         rule = StoppingRule(self._tol(), self.n_iter_no_change)
@@ -560,7 +563,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             self._exported = best
         else:
             self._export()
-        if not (np.isfinite(self.coef_).all() and np.isfinite(self.intercept_).all()):
+        if not _all_finite(self.coef_, self.intercept_):
             self._discard_diverged(epoch)
         if warn and not converged and self.tol is not None:
             self._warn_not_converged()
@@ -1026,6 +1029,14 @@ def _as_csr(X):
             copy=False,
         )
     return X
+
+
+def _all_finite(*arrays):
+    """Whether no entry is NaN or infinite, without a temporary of their
+    size (min and max carry a NaN or an infinity through)."""
+    return all(
+        np.isfinite(a.min()) and np.isfinite(a.max()) for a in arrays if a.size
+    )
 
 
 def _squared_row_norms(X):

@@ -157,7 +157,7 @@ class Solver:
         self._weight_sum += float(sample_weight.sum(dtype=np.float64))
         self._n_weighted += n_weighted
         self._squared_norm_sum += float(
-            np.dot(sample_weight, row_squared_norms.astype(np.float64))
+            np.dot(sample_weight, row_squared_norms.astype(np.float64, copy=False))
         )
 
     @property
