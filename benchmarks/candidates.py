@@ -19,6 +19,7 @@ import numpy as np
 from sklearn.metrics import log_loss
 
 from sklearn_sgdlogreg import SGDLogisticRegression, _estimator, _schedules
+from sklearn_sgdlogreg._stopping import StoppingRule
 from sklearn_sgdlogreg.datasets import debian_tfidf_split
 
 ALPHAS = (1e-4, 1e-5, 1e-6, 1e-7)
@@ -61,11 +62,10 @@ def _candidates(n_train):
 
 
 def _stop(curve, tol, n_iter_no_change):
-    best, bad = np.inf, 0
+    """The epoch at which the estimator's stopping rule stops on ``curve``."""
+    rule = StoppingRule(tol, n_iter_no_change)
     for epoch, value in enumerate(curve, start=1):
-        bad = 0 if value < best - tol * abs(best) else bad + 1
-        best = min(best, value)
-        if bad >= n_iter_no_change:
+        if rule.stalled(value):
             return epoch
     return len(curve)
 

@@ -378,15 +378,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         self._check_schedule_params()
         if self.warm_start and hasattr(self, "coef_") and coef_init is None:
             coef_init, intercept_init = self.coef_, self.intercept_
-        if sp.issparse(X):
-            X = _checked_csr(X)  # before validate_data changes anything
         with _input_attributes_kept_on_error(self):
-            X, y = validate_data(
-                self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32]
-            )
-            X = _as_csr(X)
-            squared_norms = _squared_row_norms(X)
-            check_classification_targets(y)
+            X, y, squared_norms = self._training_data(X, y, reset=True)
             classes, y_index = np.unique(y, return_inverse=True)
             self._check_two_classes(classes)
             sample_weight = _check_sample_weight(
@@ -456,16 +449,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                 "early_stopping must be False with partial_fit: a stream has no "
                 "held-out part to stop on. Score a validation set between calls."
             )
-        if sp.issparse(X):
-            X = _checked_csr(X)  # before validate_data changes anything
         with _input_attributes_kept_on_error(self):
-            X, y = validate_data(
-                self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
-                reset=first,
-            )  # fmt: skip
-            X = _as_csr(X)
-            squared_norms = _squared_row_norms(X)
-            check_classification_targets(y)
+            X, y, squared_norms = self._training_data(X, y, reset=first)
             classes, counts, X, rng, solver = self._stream_state(classes, X, first)
             # Refuses a schedule the solver cannot take.
             parts = self._parts(classes, solver)
@@ -492,6 +477,19 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             X, y_index, sample_weight, np.arange(X.shape[0]), None, 1, parts,
             squared_norms,
         )  # fmt: skip
+
+    def _training_data(self, X, y, reset):
+        """fit's and partial_fit's checks of X and y: X as CSR of float64 or
+        float32, y, and the squared norms of X's rows."""
+        if sp.issparse(X):
+            X = _checked_csr(X)  # before validate_data reads it
+        X, y = validate_data(
+            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32],
+            reset=reset,
+        )  # fmt: skip
+        X = _as_csr(X)
+        check_classification_targets(y)
+        return X, y, _squared_row_norms(X)
 
     def _stream_state(self, classes, X, first):
         """What a partial_fit call continues from: the classes, the running
@@ -648,7 +646,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                     f"{(n_outputs, n_features)} for {len(classes)} classes "
                     f"and {n_features} features."
                 )
-            if not np.isfinite(coef).all():
+            if not _all_finite(coef):
                 raise ValueError("coef_init has non-finite values (NaN or inf).")
             W = np.array(coef.T, order="C")
         elif self.init == "random":
@@ -663,7 +661,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                     f"intercept_init has shape {intercept_init.shape}; expected "
                     f"{(n_outputs,)}."
                 )
-            if not np.isfinite(intercept_init).all():
+            if not _all_finite(intercept_init):
                 raise ValueError("intercept_init has non-finite values (NaN or inf).")
             intercept[:] = intercept_init
         if not self.fit_intercept:
@@ -786,7 +784,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                 f"{intercept.shape}; the model needs "
                 f"{(n_outputs, self.n_features_in_)} and {(n_outputs,)}."
             )
-        if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+        if not _all_finite(coef, intercept):
             raise ValueError("coef_ or intercept_ set by hand is not finite.")
         return np.array(coef.T, order="C"), intercept.copy()
 
@@ -1007,26 +1005,16 @@ def _as_csr(X):
     of the squares rather than the square of the sum: the path differs
     from that of the summed matrix, the optimum does not.) Dense input goes
     through the same sparse loop so that dense and sparse copies of the same
-    data give the same model. Index arrays of another integer dtype than
-    int32 or int64, and strided arrays, are copied into ones the compiled
-    loop takes.
+    data give the same model. Strided arrays are copied into contiguous
+    ones, which the compiled loop takes; the index dtypes are already int32
+    or int64 (``_checked_csr``, or SciPy's conversion).
     """
     if not sp.issparse(X):
         return sp.csr_matrix(X)
-    index_dtype = np.int64 if X.indptr.dtype.itemsize > 4 else np.int32
-    if (
-        X.indices.dtype != X.indptr.dtype
-        or X.indptr.dtype not in (np.int32, np.int64)
-        or not all(a.flags.c_contiguous for a in (X.data, X.indices, X.indptr))
-    ):
+    arrays = (X.data, X.indices, X.indptr)
+    if not all(a.flags.c_contiguous for a in arrays):
         X = sp.csr_matrix(
-            (
-                np.ascontiguousarray(X.data),
-                np.ascontiguousarray(X.indices, dtype=index_dtype),
-                np.ascontiguousarray(X.indptr, dtype=index_dtype),
-            ),
-            shape=X.shape,
-            copy=False,
+            tuple(np.ascontiguousarray(a) for a in arrays), shape=X.shape, copy=False
         )
     return X
 
