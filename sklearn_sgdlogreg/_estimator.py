@@ -250,6 +250,19 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined when X has feature names that are all strings.
 
+    Notes
+    -----
+    A pickled (or joblib-saved) model holds what continuing with
+    ``partial_fit`` needs, once: the solver's weights, which ``coef_`` and
+    ``intercept_`` are recomputed from on load, bit for bit, and, while
+    averaging, the average's correction, a second array of ``coef_``'s size.
+    So a model pickles to about the size of ``coef_``, or twice it while
+    averaging (``average="auto"`` averages from the second epoch of most
+    fits). ``learning_rate="adagrad"`` adds its two per-feature vectors;
+    a ``coef_`` the solver does not determine (the best epoch of
+    ``early_stopping``, a ``sparsify``-ed or hand-set one) is saved beside
+    the solver's state.
+
     See Also
     --------
     sklearn.linear_model.SGDClassifier : Per-sample SGD, one-vs-rest.
@@ -559,6 +572,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             self.coef_, self.intercept_ = best
             # partial_fit goes on from the solver, not from the best epoch.
             self._exported = best
+            self._coef_is_solvers = False
         else:
             self._export()
         if not _all_finite(self.coef_, self.intercept_):
@@ -754,6 +768,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         # What partial_fit compares coef_ and intercept_ with: an array
         # assigned in their place is a model set by hand.
         self._exported = (self.coef_, self.intercept_)
+        # The solver's state determines them: a pickle need not hold them.
+        self._coef_is_solvers = True
 
     def _log_loss(self, X, y_index, sample_weight):
         raw = self._raw_prediction(X)
@@ -920,6 +936,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         if sp.issparse(self.coef_):
             self.coef_ = self.coef_.toarray()
             self._exported = (self.coef_, self.intercept_)  # not set by hand
+            self._coef_is_solvers = False
         return self
 
     def sparsify(self):
@@ -935,19 +952,40 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         self.coef_ = sp.csr_matrix(self.coef_)
         self._exported = (self.coef_, self.intercept_)  # not set by hand
+        self._coef_is_solvers = False
         return self
 
     def __getstate__(self):
         state = dict(super().__getstate__())  # may be __dict__ itself
         # Only its identity with coef_ and intercept_ matters, and not every
         # serialiser keeps identities (joblib does not): rebuilt on load.
-        state.pop("_exported", None)
+        exported = state.pop("_exported", None)
+        if (
+            state.pop("_coef_is_solvers", False)
+            and exported is not None
+            and exported[0] is state.get("coef_")
+            and exported[1] is state.get("intercept_")
+        ):
+            # coef_ and intercept_ are a function of the solver's state, which
+            # is kept to continue training: recomputed on load, bit for bit,
+            # they need not be saved twice.
+            del state["coef_"], state["intercept_"]
+        elif exported is not None and (
+            exported[0] is not state.get("coef_")
+            or exported[1] is not state.get("intercept_")
+        ):
+            state["_set_by_hand"] = True  # the next partial_fit honours it
         return state
 
     def __setstate__(self, state):
+        set_by_hand = state.pop("_set_by_hand", False)
         super().__setstate__(state)
         if "coef_" in self.__dict__:
-            self._exported = (self.coef_, self.intercept_)
+            exported = (self.coef_, self.intercept_)
+            self._exported = (None, None) if set_by_hand else exported
+            self._coef_is_solvers = False
+        elif "_solver" in self.__dict__:
+            self._export()
 
     def __sklearn_is_fitted__(self):
         # validate_data sets n_features_in_ before a first call's own checks

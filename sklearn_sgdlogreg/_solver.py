@@ -136,6 +136,20 @@ class Solver:
             self.average = None
             self.set_average(0)
 
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        # Between epochs every feature has paid its L1 (run_epoch ends so),
+        # and a vector of n_features copies of l1_total would add a binary
+        # model's size again to its pickle.
+        if np.all(self.l1_applied == self.l1_total):
+            state["l1_applied"] = self.l1_applied.size
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state["l1_applied"], int):
+            state["l1_applied"] = np.full(state["l1_applied"], state["l1_total"])
+        self.__dict__.update(state)
+
     def weight_norm(self):
         """The Euclidean norm of the current weights W."""
         return abs(self.scale) * float(np.linalg.norm(self.V))

@@ -1,6 +1,5 @@
 """Behaviour of SGDLogisticRegression as a scikit-learn classifier."""
 
-import pickle
 import re
 import tracemalloc
 
@@ -180,21 +179,6 @@ def test_shuffled_stream_learns_as_well_as_fit():
     stream_loss = log_loss(y, streamed.predict_proba(X))
     assert streamed.t_ == fitted.t_
     assert abs(stream_loss - fit_loss) < 0.02 * fit_loss
-
-
-def test_pickled_estimator_continues_partial_fit_exactly():
-    X, y = _data(3, n_samples=400)
-    classes = np.unique(y)
-    clf = SGDLogisticRegression(
-        random_state=0, batch_size=16, average=100, penalty="elasticnet"
-    )
-    clf.partial_fit(X[:200], y[:200], classes=classes)
-    restored = pickle.loads(pickle.dumps(clf))
-    clf.partial_fit(X[200:], y[200:])
-    restored.partial_fit(X[200:], y[200:])
-    np.testing.assert_array_equal(restored.coef_, clf.coef_)
-    np.testing.assert_array_equal(restored.intercept_, clf.intercept_)
-    assert restored.t_ == clf.t_
 
 
 def test_random_state_makes_fits_reproducible_and_clone_resets():
