@@ -375,11 +375,12 @@ cdef struct Weights:
     double scale
     double l1_total  # the L1 every feature owes in all, in units of V
     double l1, l2  # the penalty's strengths
-    Py_ssize_t t  # one plus the samples trained on
+    double t  # one plus the samples trained on, in units of sample weight
     bint has_average
     double P  # sum_t m_t scale_t since the last fold
-    Py_ssize_t average_total  # samples in the average
-    Py_ssize_t average_start
+    double average_total  # the average's summed iterate weights
+    double average_start
+    double average_per_sample  # an iterate's weight per sample of its batch
 
 
 cdef Weights load_weights(
@@ -399,13 +400,15 @@ cdef Weights load_weights(
     average = solver.average
     weights.has_average = average is not None
     weights.U, weights.intercept_sum = NULL, NULL
-    weights.P, weights.average_total, weights.average_start = 0.0, 0, 0
+    weights.P, weights.average_total, weights.average_start = 0.0, 0.0, 0.0
+    weights.average_per_sample = 1.0
     if weights.has_average:
         U, intercept_sum = average.U, average.intercept_sum
         weights.U = &U[0, 0] if V.shape[0] else NULL
         weights.intercept_sum = &intercept_sum[0]
         weights.P, weights.average_total = average.P, average.total
         weights.average_start = average.start
+        weights.average_per_sample = 1.0 / solver.samples_per_row
     return weights
 
 
@@ -476,12 +479,12 @@ cdef void fold_scale(Weights *weights, floating *V) noexcept nogil:
 
 
 cdef void finish_batch(
-    Weights *weights, floating *V, Py_ssize_t m, double new_scale, double eta_b,
+    Weights *weights, floating *V, double m, double new_scale, double eta_b,
     const double *intercept_gradient,
 ) noexcept nogil:
     """The step's end: intercept, scale, step counter, average, fold.
 
-    ``V`` is ``weights.V``, typed.
+    ``V`` is ``weights.V``, typed; ``m`` the batch's samples (summed weight).
     """
     cdef floating *intercept = <floating *>weights.intercept
     cdef floating *intercept_sum = <floating *>weights.intercept_sum
@@ -491,6 +494,7 @@ cdef void finish_batch(
     weights.scale = new_scale
     weights.t += m
     if weights.has_average and weights.t - 1 >= weights.average_start:
+        m *= weights.average_per_sample
         weights.P += m * weights.scale
         weights.average_total += m
         for k in range(weights.K):
@@ -532,12 +536,13 @@ cdef struct Batch:
     # rows are scattered over X and y; gathered once, they are read in order
     # by every pass, which then does not wait on memory to find each row.
     Py_ssize_t size
+    double weight_sum  # the samples the step counts
     Py_ssize_t *start  # row q's non-zeros are start[q] .. stop[q] - 1
     Py_ssize_t *stop
     Py_ssize_t *offset  # where row q's non-zeros start among the batch's
     Py_ssize_t *label  # its class index
     double *weight  # its sample weight
-    double *omega  # weight / (size * mean weight): its share of the gradient
+    double *omega  # weight / weight_sum: its share of the gradient
     double omega_sum
     double *row_term  # per row: its term of a sum the step adds up in order
     int n_threads  # the threads the step's parallel loops use
@@ -546,7 +551,7 @@ cdef struct Batch:
 cdef Py_ssize_t gather_batch(
     Batch *batch, const Py_ssize_t *order, Py_ssize_t first, Py_ssize_t end,
     const index_t *indptr, const Py_ssize_t *y, const double *sample_weight,
-    double mean_weight,
+    double weight_sum,
 ) noexcept nogil:
     """Gather the rows ``order[first:end]`` of non-zero weight; return how many.
 
@@ -564,10 +569,11 @@ cdef Py_ssize_t gather_batch(
             batch.weight[m] = sample_weight[r]
             m += 1
     batch.size = m
+    batch.weight_sum = weight_sum
     batch.offset[m] = nnz
     batch.omega_sum = 0.0
     for q in range(m):
-        batch.omega[q] = batch.weight[q] / (m * mean_weight)
+        batch.omega[q] = batch.weight[q] / weight_sum
         batch.omega_sum += batch.omega[q]
     return m
 
@@ -1276,12 +1282,12 @@ cdef double take_step(
     if by_feature:
         binary_update(binary, batch, weights, V, <const index_t *>binary.cols,
                       damping, new_scale)
-        finish_batch(weights, V, batch.size, new_scale, eta_b * damping,
+        finish_batch(weights, V, batch.weight_sum, new_scale, eta_b * damping,
                      &binary.intercept_gradient)
     else:
         update_columns(general, batch, weights, V, <const index_t *>general.cols,
                        damping, new_scale)
-        finish_batch(weights, V, batch.size, new_scale, eta_b * damping,
+        finish_batch(weights, V, batch.weight_sum, new_scale, eta_b * damping,
                      general.intercept_gradient)
     lap(tic, UPDATE)
     return loss
@@ -1293,6 +1299,7 @@ def shared_rate_epoch(
     const index_t[::1] indptr,
     const Py_ssize_t[::1] order,
     const Py_ssize_t[::1] batch_starts,
+    const double[::1] batch_weights,
     const double[::1] batch_steps,
     const Py_ssize_t[::1] y,
     const double[::1] sample_weight,
@@ -1313,9 +1320,11 @@ def shared_rate_epoch(
         Rows to visit, in order.
     batch_starts : ndarray of intp of shape (n_batches + 1,)
         Where each batch starts in ``order``; the last entry is ``len(order)``.
+    batch_weights : ndarray of shape (n_batches,)
+        Each batch's summed sample weight: the samples its step counts.
     batch_steps : ndarray of shape (n_batches,)
-        Each batch's summed per-sample rate, for its count of rows of
-        non-zero weight (the schedule's ``batch_steps``).
+        Each batch's summed per-sample rate, for its samples (the
+        schedule's ``batch_steps``).
     y : ndarray of intp
         Class index of each row.
     sample_weight : ndarray of float64
@@ -1347,7 +1356,7 @@ def shared_rate_epoch(
     cdef Weights weights = load_weights(solver, penalty, V, intercept)
     if by_feature and weights.K != 1:
         raise ValueError(f"The binary step takes one output, not {weights.K}.")
-    cdef double mean_weight = solver.mean_weight, c = curvature_bound
+    cdef double c = curvature_bound
     cdef Py_ssize_t b, p, m, nz, n_batches = batch_starts.shape[0] - 1
     cdef Py_ssize_t capacity = 1, largest = 1
     for b in range(n_batches):
@@ -1375,7 +1384,7 @@ def shared_rate_epoch(
         for b in range(n_batches):
             m = gather_batch(
                 &space.ws.batch, order_ptr, batch_starts[b], batch_starts[b + 1],
-                &indptr[0], y_ptr, weight_ptr, mean_weight,
+                &indptr[0], y_ptr, weight_ptr, batch_weights[b],
             )
             if m == 0:
                 continue

@@ -200,12 +200,13 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     warm_start : bool, default=False
         Start ``fit`` from the previous solution instead of ``init``.
     average : bool, int or "auto", default="auto"
-        Return the average of the iterates (weighted by batch size) as the
-        model. An int starts averaging once that many samples have been seen.
+        Return the average of the iterates (weighted by their batches'
+        summed sample weight) as the model. An int starts averaging once
+        that many samples have been seen (in units of sample weight).
         ``"auto"``: with ``learning_rate="auto"``, average from the second
         epoch on (after as many samples as the first call to ``fit`` or
-        ``partial_fit`` had rows of non-zero weight), if that first call
-        fills at least 4 batches and the penalty is ``"l2"`` or None;
+        ``partial_fit`` had), if that first call has at least 4 batches of
+        samples and the penalty is ``"l2"`` or None;
         otherwise return the last iterate. Averaging
         removes the noise of many small steps; with one to three batches an
         epoch there is little noise, and the average only lags behind the
@@ -232,10 +233,15 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     intercept_ : ndarray of shape (1,) or (n_classes,)
     n_iter_ : int
         Epochs run by the last ``fit`` (1 per ``partial_fit``).
-    t_ : int
-        One plus the number of samples with non-zero weight the model was
-        trained on, the ``t`` of the schedule. It counts samples, not batch
-        steps, as in ``SGDClassifier``.
+    t_ : float
+        One plus the number of samples the model was trained on, the ``t``
+        of the schedule. It counts samples, not batch steps, as in
+        ``SGDClassifier``, in units of sample weight: a row of weight 2 is
+        two samples, as two copies of it would be, so integer weights and
+        repeated rows take the same steps (rescaling every weight changes
+        the schedule as repeating the data would). Weights whose mean over
+        the first ``fit`` or ``partial_fit`` data is below 1 count as if
+        scaled to mean 1, so that weights summing to 1 still train.
     loss_curve_ : list of float
         Training objective J after each epoch: the weighted mean of each
         batch's loss just before its step, plus the penalty at the end of the
@@ -535,6 +541,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             self._solver.observe(sample_weight, squared_norms)
         else:
             self._solver.observe(sample_weight[train], squared_norms[train])
+        if self._solver.samples_per_weight != 1:
+            sample_weight = sample_weight * self._solver.samples_per_weight
         self._solver.set_average(self._average_start())
         schedule.fit_to_data(self._solver.mean_squared_norm)
         rule = StoppingRule(self._tol(), self.n_iter_no_change)
@@ -620,16 +628,15 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         if self.average is False:
             return None
         if isinstance(self.average, str):  # "auto"
-            # An int average counts the batch that reaches it: + 1 starts
-            # with the first batch of the second epoch.
-            first = self._solver.first_samples
             if (
                 self.learning_rate != "auto"
                 or self.penalty in ("l1", "elasticnet")
-                or first < AUTO_AVERAGE_BATCHES * self.batch_size
+                or self._solver.first_samples < AUTO_AVERAGE_BATCHES * self.batch_size
             ):
                 return None
-            return first + 1
+            # A start counts the batch that reaches it: just past the first
+            # call's samples is the first batch of the second epoch.
+            return np.nextafter(self._solver.first_samples, np.inf)
         # Beyond the int64 samples counter, averaging never starts.
         return 1 if self.average is True else min(int(self.average), 2**62)
 

@@ -7,11 +7,12 @@ l1_applied[j]``, in units of V) and paid when the feature's row is next
 touched. A batch therefore costs what its non-zeros cost: it reads and
 writes only the rows of V of the features it contains.
 
-One step on a batch B of m samples (weights s_i, mean weight s_bar over the
-data seen), per-sample schedule eta(t)::
+One step on a batch B of rows of weights s_i, ``m = sum_i s_i`` samples (a
+row of weight 3 counts three times, as if repeated), per-sample schedule
+eta(t)::
 
     eta   = eta(t) + ... + eta(t + m - 1)          sum of per-sample rates
-    w_i   = s_i / (m s_bar)
+    w_i   = s_i / m
     g_W   = X_B^T G,  G_i = w_i * dloss/dz_i
     eta_j = min(eta, 1 / (c * sum_i w_i x_ij^2))    per-coordinate cap
     eta_b = min(eta, 1 / (c * sum_i w_i))
@@ -54,8 +55,7 @@ class Solver:
 
     The solver owns the weights ``W = scale * V``, the intercept, the
     penalties features still owe, the running average, AdaGrad's
-    accumulators and the mean sample weight that normalises each batch's
-    gradient. The estimator calls :meth:`observe` with new data,
+    accumulators and the statistics of the data seen. The estimator calls :meth:`observe` with new data,
     :meth:`set_average` and :meth:`run_epoch` to train, and reads the model
     through :meth:`coef_intercept`, ``t``, ``dtype``, ``per_feature`` and
     :meth:`weight_norm`.
@@ -72,8 +72,8 @@ class Solver:
 
     Attributes
     ----------
-    t : int
-        One plus the number of samples of non-zero weight trained on.
+    t : float
+        One plus the number of samples trained on, in units of sample weight.
     """
 
     def __init__(self, W, intercept, average_start=None, per_feature=False):
@@ -81,13 +81,14 @@ class Solver:
         self.V = W
         self.scale = 1.0
         self.intercept = intercept
-        self.t = 1
+        self.t = 1.0
         self.l1_total = 0.0
         self.l1_applied = np.zeros(n_features)
         self._weight_sum = 0.0
-        self._n_weighted = 0
         self._squared_norm_sum = 0.0
         self.first_samples = None
+        self.samples_per_weight = None
+        self.samples_per_row = 1.0
         self.average = (
             None
             if average_start is None
@@ -157,26 +158,33 @@ class Solver:
     def observe(self, sample_weight, row_squared_norms):
         """Count new data into the statistics the steps depend on.
 
-        Each batch's gradient is ``sum_i s_i g_i / (m s_bar)``, with s_bar the
-        mean non-zero weight of the data seen, and the ``"auto"`` schedule
-        bounds its rate by the weighted mean squared row norm of the data
-        seen. Call once per new data, not once per epoch over the same data.
-        The first call also fixes ``first_samples``, its number of rows of
-        non-zero weight, where ``average="auto"`` starts averaging.
+        The ``"auto"`` schedule bounds its rate by the weighted mean squared
+        row norm of the data seen. Call once per new data, not once per
+        epoch over the same data.
+
+        The first call fixes how many samples a unit of weight counts
+        (``samples_per_weight``): one, as scikit-learn reads weights, so
+        that integer weights and repeated rows take the same steps; but
+        weights whose mean is below 1 (weights that sum to 1, say) are
+        counted as if scaled to mean 1, since the schedule counts its pace
+        in samples and data of 1e-6 samples would not move. The objective
+        divides by the summed weight and does not change. The first call
+        also fixes ``first_samples``, after which ``average="auto"`` starts
+        averaging, and ``samples_per_row``, the unit the average weighs its
+        iterates in (any constant gives the same average; this one keeps the
+        sums in range for weights near a float's maximum).
         """
-        n_weighted = int(np.count_nonzero(sample_weight))
-        if self.first_samples is None:
-            self.first_samples = n_weighted
         # In float64: float32 weights near their maximum overflow when summed.
-        self._weight_sum += float(sample_weight.sum(dtype=np.float64))
-        self._n_weighted += n_weighted
+        weight_sum = float(sample_weight.sum(dtype=np.float64))
+        if self.first_samples is None:
+            rows = np.count_nonzero(sample_weight)
+            self.samples_per_weight = max(1.0, rows / weight_sum)
+            self.first_samples = weight_sum * self.samples_per_weight
+            self.samples_per_row = self.first_samples / rows
+        self._weight_sum += weight_sum
         self._squared_norm_sum += float(
             np.dot(sample_weight, row_squared_norms.astype(np.float64, copy=False))
         )
-
-    @property
-    def mean_weight(self):
-        return self._weight_sum / self._n_weighted
 
     @property
     def mean_squared_norm(self):
@@ -243,7 +251,7 @@ class Solver:
             indptr = indptr.astype(indices.dtype)
         return shared_rate_epoch(
             X.data, indices, indptr, batches.order, batches.starts,
-            schedule.batch_steps(self.t, batches.counts),
+            batches.weights, schedule.batch_steps(self.t, batches.weights),
             np.asarray(y, dtype=np.intp), np.asarray(sample_weight, dtype=float),
             self, penalty, loss.curvature_bound, fit_intercept,
             takes_binary_step(X, self.V.shape[1]),
@@ -259,8 +267,8 @@ class Solver:
         acc.penalty = penalty if penalty.l1 or penalty.l2 else None
         compact = _Compactor(X.shape[1])
         weighted_loss = 0.0
-        for rows, n_batch in zip(batches, batches.counts):
-            if n_batch == 0:
+        for rows, batch_weight in zip(batches, batches.weights):
+            if batch_weight == 0:
                 continue
             s = sample_weight[rows]
             X_b = X[rows]
@@ -268,17 +276,20 @@ class Solver:
             X_c = sp.csr_array(
                 (X_b.data, local, X_b.indptr), shape=(X_b.shape[0], cols.size)
             )
-            omega = (s / (n_batch * self.mean_weight)).astype(self.V.dtype, copy=False)
+            omega = (s / batch_weight).astype(self.V.dtype, copy=False)
             V_old = self.V[cols] if self.average is not None else None
             sample_loss = self._adagrad_step(
                 X_c, cols, y[rows], omega, loss, fit_intercept
             )
             weighted_loss += float(s @ sample_loss)
-            self.t += n_batch
+            self.t += batch_weight
             if self.average is not None:
                 self.average.record_change(cols, self.V[cols] - V_old)
                 if self.t - 1 >= self.average.start:
-                    self.average.record_iterate(n_batch, self.scale, self.intercept)
+                    self.average.record_iterate(
+                        batch_weight / self.samples_per_row, self.scale,
+                        self.intercept,
+                    )  # fmt: skip
         return weighted_loss
 
     def _adagrad_step(self, X_c, cols, y, omega, loss, fit_intercept):
@@ -310,7 +321,7 @@ class Solver:
 class Batches:
     """An epoch's visiting order, cut into batches of ``batch_size`` rows.
 
-    The compiled epoch reads ``order``, ``starts`` and ``counts``; AdaGrad's
+    The compiled epoch reads ``order``, ``starts`` and ``weights``; AdaGrad's
     iterates over the batches' rows.
 
     Parameters
@@ -328,8 +339,8 @@ class Batches:
         The rows, in visiting order.
     starts : ndarray of intp of shape (n_batches + 1,)
         Where each batch starts in ``order``; the last entry is ``len(order)``.
-    counts : ndarray of intp of shape (n_batches,)
-        Each batch's rows of non-zero weight: the samples its step counts.
+    weights : ndarray of float64 of shape (n_batches,)
+        Each batch's summed weight: the samples its step counts.
     total_weight : float
         The rows' summed weight.
     """
@@ -348,11 +359,12 @@ class Batches:
         self.starts = np.minimum(
             np.arange(0, n + batch_size, batch_size, dtype=np.intp), n
         )
-        weighted = sample_weight[self.order] != 0
-        self.counts = (
-            np.add.reduceat(weighted, self.starts[:-1], dtype=np.intp)
+        self.weights = (
+            np.add.reduceat(
+                sample_weight[self.order], self.starts[:-1], dtype=np.float64
+            )
             if n
-            else np.zeros(0, dtype=np.intp)
+            else np.zeros(0)
         )
 
     def __iter__(self):
@@ -367,7 +379,8 @@ class Batches:
 class Average:
     """The running average of the iterates, kept lazily.
 
-    With iterates ``W_t = scale_t V_t`` weighted by their batch sizes m_t,
+    With iterates ``W_t = scale_t V_t`` weighted by their batches' summed
+    sample weights m_t,
     ``sum_t m_t W_t = P V - U`` where ``P = sum_t m_t scale_t`` and U gains
     ``dV * P`` whenever rows of V change by ``dV``. Only the touched rows of
     U change per batch.
@@ -377,17 +390,17 @@ class Average:
         self.start = start
         self.P = 0.0
         self.U = np.zeros((n_features, n_outputs), dtype=dtype)
-        self.total = 0
+        self.total = 0.0
         self.intercept_sum = np.zeros(n_outputs, dtype=dtype)
 
     def record_change(self, rows, delta):
         if self.total:
             self.U[rows] += delta * self.P
 
-    def record_iterate(self, n_samples, scale, intercept):
-        self.P += n_samples * scale
-        self.total += n_samples
-        self.intercept_sum += n_samples * intercept
+    def record_iterate(self, batch_weight, scale, intercept):
+        self.P += batch_weight * scale
+        self.total += batch_weight
+        self.intercept_sum += batch_weight * intercept
 
 
 class AdaGradState:

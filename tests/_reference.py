@@ -26,6 +26,18 @@ def soft_threshold(v, amount):
     return np.sign(v) * np.maximum(np.abs(v) - amount, 0.0)
 
 
+def summed_rate(rate, t, m):
+    """The rates of samples ``t .. t + m``: ``rate(k)`` for each whole sample
+    k, and the covered fraction of it for a sample a batch covers in part."""
+    total, position, end = 0.0, t, t + m
+    while position < end:
+        k = np.floor(position)
+        step_end = min(k + 1, end)
+        total += (step_end - position) * rate(k)
+        position = step_end
+    return total
+
+
 def minibatch_descent(
     X,
     y_index,
@@ -57,8 +69,8 @@ def minibatch_descent(
     -------
     coef : ndarray of shape (n_outputs, n_features)
     intercept : ndarray of shape (n_outputs,)
-    iterates : list of (n_samples_in_step, coef, intercept)
-    t : int
+    iterates : list of (samples_in_step, coef, intercept)
+    t : float
     """
     X = X.toarray() if hasattr(X, "toarray") else np.asarray(X, dtype=float)
     # Rows of weight 0 are absent: they take no place in a batch.
@@ -71,8 +83,7 @@ def minibatch_descent(
     b = np.zeros(n_outputs)
     if init is not None:
         W, b = np.array(init[0], dtype=float).T, np.array(init[1], dtype=float)
-    mean_weight = sample_weight.sum() / np.count_nonzero(sample_weight)
-    t = 1
+    t = 1.0
     iterates = []
     squared_sum = np.zeros(n_features)
     intercept_squared_sum = np.zeros(n_outputs)
@@ -80,10 +91,10 @@ def minibatch_descent(
         for start in range(0, n_samples, batch_size):
             rows = slice(start, start + batch_size)
             Xb, yb, sb = X[rows], y_index[rows], sample_weight[rows]
-            m = np.count_nonzero(sb)
+            m = sb.sum()  # samples: a row of weight k counts k times
             if m == 0:
                 continue
-            w = sb / (m * mean_weight)
+            w = sb / m
             scores = Xb @ W + b
             if n_outputs == 1:
                 residual = (expit(scores[:, 0]) - yb)[:, None]
@@ -93,7 +104,7 @@ def minibatch_descent(
             G = residual * w[:, None]
             grad_W, grad_b = Xb.T @ G, G.sum(axis=0)
             if adagrad_eta0 is None:
-                eta = sum(rate(t + k) for k in range(m))
+                eta = summed_rate(rate, t, m)
                 eta_b = eta
             else:
                 squared_sum += (grad_W**2).sum(axis=1)

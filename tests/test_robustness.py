@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedShuffleSplit
 
 from sklearn_sgdlogreg import SGDLogisticRegression
@@ -158,15 +159,32 @@ def test_an_average_start_beyond_any_stream_averages_nothing():
     np.testing.assert_array_equal(never.coef_, last.coef_)
 
 
-def test_weights_whose_sum_overflows_float32_train_as_equal_weights():
+def test_weights_whose_sum_overflows_float32_train():
+    """A weight of 3e37 is 3e37 samples: the schedule anneals within the
+    first batch and goes on as Bottou's rate per batch; the model trains."""
     X, y = _data()
     X = X.astype(np.float32)
     ones = SGDLogisticRegression(random_state=0).fit(X, y)
     huge = SGDLogisticRegression(random_state=0).fit(
         X, y, sample_weight=np.full(X.shape[0], 3e37, dtype=np.float32)
     )
-    np.testing.assert_allclose(huge.coef_, ones.coef_, rtol=1e-5, atol=1e-6)
-    assert np.abs(huge.coef_).max() > 0.1
+    assert np.isfinite(huge.coef_).all() and np.abs(huge.coef_).max() > 0.1
+    assert huge.t_ == pytest.approx(1 + huge.n_iter_ * X.shape[0] * 3e37, rel=1e-6)
+    trained = log_loss(y, huge.predict_proba(X))
+    assert trained < 1.05 * log_loss(y, ones.predict_proba(X))
+
+
+@pytest.mark.parametrize("weight", [1e-30, 1e-3, 0.5])
+def test_weights_of_mean_below_one_count_a_row_as_a_sample(weight):
+    """Weights of 1e-30 would make the data 1e-28 samples, too few to move
+    the model: below a mean of 1 they count as if scaled to mean 1."""
+    X, y = _data()
+    ones = SGDLogisticRegression(random_state=0).fit(X, y)
+    small = SGDLogisticRegression(random_state=0).fit(
+        X, y, sample_weight=np.full(X.shape[0], weight)
+    )
+    np.testing.assert_allclose(small.coef_, ones.coef_, rtol=1e-9, atol=1e-12)
+    assert small.t_ == pytest.approx(ones.t_, rel=1e-12)
 
 
 def test_rows_whose_squared_norm_overflows_are_refused():

@@ -108,7 +108,7 @@ def test_lazy_solver_equals_the_eager_update_rule(
     ).fit(X, y, sample_weight=sample_weight)
     np.testing.assert_allclose(clf.coef_, coef, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(clf.intercept_, intercept, rtol=1e-9, atol=1e-12)
-    assert clf.t_ == t == 1 + n_epochs * np.count_nonzero(sample_weight)
+    assert clf.t_ == t == 1 + n_epochs * sample_weight.sum()
     if penalty == "l1":
         assert (clf.coef_ == 0).sum() == (coef == 0).sum() > 0
 
@@ -222,21 +222,22 @@ def test_scale_factor_folded_into_the_weights_changes_nothing(n_classes, l1_rati
 
 
 @pytest.mark.parametrize("n_classes", [2, 3])
-@pytest.mark.parametrize("batch_size, averages", [(7, True), (10, False)])
+@pytest.mark.parametrize("batch_size, averages", [(7, True), (18, False)])
 def test_auto_rate_and_average_follow_their_definition(n_classes, batch_size, averages):
     """``learning_rate="auto"`` is ``"optimal"`` bounded by 2 / (weighted mean
     squared row norm); ``average="auto"`` averages from the second epoch on
-    when the first epoch fills at least 4 batches (28 of the 29 weighted
-    rows at 7 a batch; not at 10), and ``tol="auto"`` then is 2e-2."""
+    when the first epoch has at least 4 batches of samples (its 69 samples,
+    in units of weight, at 7 a batch; not at 18), and ``tol="auto"`` then is
+    2e-2."""
     X, y, sample_weight = _problem(n_classes)
     X.data *= 3.0  # rows of squared norm about 30: the bound is met early
     alpha, n_epochs = 1e-3, 3
-    n_weighted = np.count_nonzero(sample_weight)
-    assert (n_weighted >= 4 * batch_size) == averages
+    n_samples = sample_weight.sum()  # a row of weight k is k samples
+    assert (n_samples >= 4 * batch_size) == averages
     squared_norms = np.asarray(X.multiply(X).sum(axis=1)).ravel()
     bound = 2 / (sample_weight @ squared_norms / sample_weight.sum())
     optimal = _optimal_rate(alpha)
-    assert optimal(n_epochs * n_weighted) > bound  # binding throughout
+    assert optimal(n_epochs * n_samples) > bound  # binding throughout
     coef, intercept, iterates, _ = minibatch_descent(
         X, y, sample_weight, 1 if n_classes == 2 else n_classes, alpha=alpha,
         l1_ratio=0.0, rate=lambda t: np.minimum(bound, optimal(t)),
@@ -245,7 +246,7 @@ def test_auto_rate_and_average_follow_their_definition(n_classes, batch_size, av
     if averages:
         seen, kept = 0, []
         for m, W, b in iterates:
-            if seen >= n_weighted:
+            if seen >= n_samples:
                 kept.append((m, W, b))
             seen += m
         total = sum(m for m, _, _ in kept)
