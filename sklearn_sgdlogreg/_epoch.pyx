@@ -248,14 +248,6 @@ cdef inline double lap(double tic, Phase phase) noexcept nogil:
 # ---------------------------------------------------------------------------
 # The loss, on one row of scores.
 
-cdef inline double soft_threshold(double v, double amount) noexcept nogil:
-    if v > amount:
-        return v - amount
-    if v < -amount:
-        return v + amount
-    return 0.0
-
-
 cdef double loss_gradient(
     double *z, Py_ssize_t y, Py_ssize_t n_outputs
 ) noexcept nogil:
@@ -370,7 +362,9 @@ cdef struct Weights:
     void *intercept  # (K,)
     void *U  # the average's correction, (n_features, K); NULL without one
     void *intercept_sum  # the average's sum of m_t b_t, (K,)
-    double *l1_applied  # per feature: the L1 it has paid, in units of V
+    double *l1_applied  # per feature: the shared L1 it has been charged
+    double *l1_entitled  # per feature: all the L1 charged to it, units of V
+    double *l1_received  # (n_features, K): the L1 each weight moved by, signed
     Py_ssize_t n_features, K
     double scale
     double l1_total  # the L1 every feature owes in all, in units of V
@@ -394,6 +388,13 @@ cdef Weights load_weights(
     weights.V = &V[0, 0] if V.shape[0] else NULL
     weights.intercept = &intercept[0]
     weights.l1_applied = &l1_applied[0] if V.shape[0] else NULL
+    weights.l1_entitled, weights.l1_received = NULL, NULL
+    cdef double[::1] l1_entitled
+    cdef double[:, ::1] l1_received
+    if penalty.l1 and V.shape[0]:
+        l1_entitled, l1_received = solver.l1_entitled, solver.l1_received
+        weights.l1_entitled = &l1_entitled[0]
+        weights.l1_received = &l1_received[0, 0]
     weights.n_features, weights.K = V.shape[0], V.shape[1]
     weights.scale, weights.l1_total, weights.t = solver.scale, solver.l1_total, solver.t
     weights.l1, weights.l2 = penalty.l1, penalty.l2
@@ -428,22 +429,66 @@ cdef inline floating *recorded_average(
     return NULL
 
 
-cdef inline void pay_owed_l1(
-    const Weights *weights, floating *V_row, floating *U_row, double *l1_applied_j
+cdef inline double toward_zero(double v, double entitled, double received) noexcept nogil:
+    """``v`` moved toward 0, not past it, by the L1 it has yet to receive.
+
+    Tsuruoka, Tsujii and Ananiadou's cumulative penalty (ACL 2009), which
+    SGDClassifier uses: a weight is owed all the L1 charged to it
+    (``entitled``) less what it has received (``received``, signed: the
+    moves the penalty made). A weight that a step pushed across 0 and the
+    penalty stopped at 0 keeps the rest of its charge, so a weight that
+    noise keeps near 0 is pulled back to 0 by the charges it has saved up,
+    and ends exactly 0 where a step's own soft threshold would leave it
+    hovering; a weight away from 0 receives its charge step by step, so the
+    fixed points are those of the prox.
+    """
+    if v > 0:
+        return max(0.0, v - max(0.0, entitled + received))
+    if v < 0:
+        return min(0.0, v + max(0.0, entitled - received))
+    return v
+
+
+cdef inline void charge_l1(
+    const Weights *weights, floating *V_row, floating *U_row, Py_ssize_t j
 ) noexcept nogil:
-    """Soft-threshold a row of V by the L1 it owes; ``U_row`` NULL: no average."""
+    """Move row j of V toward 0 by the L1 it has yet to receive; ``U_row``
+    NULL: no average to record the move in."""
     cdef Py_ssize_t k
-    cdef double v
-    cdef double owed = weights.l1_total - l1_applied_j[0]
+    cdef double old, v
+    cdef double *received = weights.l1_received + j * weights.K
+    for k in range(weights.K):
+        old = V_row[k]
+        # The stored (rounded) new weight, as in the update.
+        v = <floating>toward_zero(old, weights.l1_entitled[j], received[k])
+        received[k] += v - old
+        if U_row != NULL:
+            U_row[k] += (v - old) * weights.P
+        V_row[k] = <floating>v
+
+
+cdef inline void pay_owed_l1(
+    const Weights *weights, floating *V_row, floating *U_row, Py_ssize_t j
+) noexcept nogil:
+    """Charge row j of V the shared L1 of the steps since it was last
+    touched, and move it by what it owes; ``U_row`` NULL: no average."""
+    cdef double owed = weights.l1_total - weights.l1_applied[j]
     if owed <= 0:
         return
-    for k in range(weights.K):
-        # The stored (rounded) new weight, as in the update.
-        v = <floating>soft_threshold(V_row[k], owed)
-        if U_row != NULL:
-            U_row[k] += (v - V_row[k]) * weights.P
-        V_row[k] = <floating>v
-    l1_applied_j[0] = weights.l1_total
+    weights.l1_entitled[j] += owed
+    weights.l1_applied[j] = weights.l1_total
+    charge_l1(weights, V_row, U_row, j)
+
+
+cdef inline void charge_step_l1(
+    const Weights *weights, floating *V_row, Py_ssize_t j, double amount
+) noexcept nogil:
+    """Charge a row the batch moved the L1 of its own step (its rate, not
+    the shared one, which it is no longer owed), and move it by what it
+    owes."""
+    weights.l1_entitled[j] += amount
+    weights.l1_applied[j] = weights.l1_total
+    charge_l1(weights, V_row, NULL, j)
 
 
 cdef double begin_shrink(Weights *weights, double eta) noexcept nogil:
@@ -472,7 +517,11 @@ cdef void fold_scale(Weights *weights, floating *V) noexcept nogil:
             if U != NULL:
                 U[i] -= weights.P * V[i]
             V[i] *= weights.scale
+            if weights.l1_received != NULL:
+                weights.l1_received[i] *= weights.scale
         weights.l1_applied[j] *= weights.scale
+        if weights.l1_entitled != NULL:
+            weights.l1_entitled[j] *= weights.scale
     weights.l1_total *= weights.scale
     weights.P = 0.0
     weights.scale = 1.0
@@ -523,8 +572,7 @@ def pay_all_owed_l1(solver, floating[:, ::1] V, penalty):
         return
     with nogil:
         for j in range(weights.n_features):
-            pay_owed_l1(&weights, &V[j, 0], U + j * K if U != NULL else NULL,
-                        &weights.l1_applied[j])
+            pay_owed_l1(&weights, &V[j, 0], U + j * K if U != NULL else NULL, j)
 
 
 # ---------------------------------------------------------------------------
@@ -659,8 +707,7 @@ cdef inline Py_ssize_t number_column(
     cols[col] = j
     if weights.l1:
         pay_owed_l1(weights, V + j * weights.K,
-                    U + j * weights.K if U != NULL else NULL,
-                    &weights.l1_applied[j])
+                    U + j * weights.K if U != NULL else NULL, j)
     return ~col
 
 
@@ -916,7 +963,7 @@ cdef void update_column(
     K doubles of the calling thread's)."""
     cdef Py_ssize_t k, K = weights.K
     cdef floating *V_row
-    cdef double eta_j, denominator, threshold
+    cdef double eta_j, denominator
     if col + 4 < ws.n_cols:
         # The rows of V are scattered and K wide: fetch the one four
         # columns ahead while this one is updated.
@@ -942,10 +989,7 @@ cdef void update_column(
     blend(K, weights.scale / denominator, V_row, -eta_j / denominator,
           ws.gradient + col * K)
     if weights.l1:
-        threshold = weights.l1 * eta_j / denominator
-        for k in range(K):
-            V_row[k] = soft_threshold(V_row[k], threshold)
-        weights.l1_applied[cols[col]] = weights.l1_total
+        charge_step_l1(weights, V_row, cols[col], weights.l1 * eta_j / denominator)
     if U != NULL:
         for k in range(K):
             U[cols[col] * K + k] += (V_row[k] - old_row[k]) * weights.P
@@ -1047,8 +1091,7 @@ cdef double binary_rows(
         for q in range(batch.size):
             for nz in range(batch.start[q], batch.stop[q]):
                 j = X_indices[nz]
-                pay_owed_l1(weights, V + j, U + j if U != NULL else NULL,
-                            &weights.l1_applied[j])
+                pay_owed_l1(weights, V + j, U + j if U != NULL else NULL, j)
     for q in range(batch.size):
         binary_score_row(ws, batch, q, weights, V, X_data, X_indices)
         omega = batch.omega[q]
@@ -1142,16 +1185,14 @@ cdef void binary_update_feature(
     cdef Feature *f = &ws.feature[j]
     cdef double eta_j = f.h.rate * damping
     cdef double denominator = (1.0 + eta_j * weights.l2) * new_scale
-    cdef double v = (
-        weights.scale * V[j] - damping * (f.h.rate * f.gradient)
-    ) / denominator
+    cdef floating old = V[j]
+    V[j] = <floating>(
+        (weights.scale * V[j] - damping * (f.h.rate * f.gradient)) / denominator
+    )
     if weights.l1:
-        v = soft_threshold(v, weights.l1 * eta_j / denominator)
-        weights.l1_applied[j] = weights.l1_total
+        charge_step_l1(weights, V + j, j, weights.l1 * eta_j / denominator)
     if U != NULL:
-        # The stored (rounded) new weight, as in the general update.
-        U[j] += (<floating>v - V[j]) * weights.P
-    V[j] = <floating>v
+        U[j] += (V[j] - old) * weights.P
     f.gradient = 0.0
     f.h.curvature = 0.0  # ready for the next batch's sum
     ws.seen[j] = 0

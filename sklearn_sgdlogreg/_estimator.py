@@ -264,7 +264,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     averaging, the average's correction, a second array of ``coef_``'s size.
     So a model pickles to about the size of ``coef_``, or twice it while
     averaging (``average="auto"`` averages from the second epoch of most
-    fits). ``learning_rate="adagrad"`` adds its two per-feature vectors;
+    fits). An L1 or elastic-net penalty adds its cumulative state (an array
+    of ``coef_``'s size and a vector), ``learning_rate="adagrad"`` its two
+    per-feature vectors;
     a ``coef_`` the solver does not determine (the best epoch of
     ``early_stopping``, a ``sparsify``-ed or hand-set one) is saved beside
     the solver's state.
@@ -786,7 +788,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     def _progress_line(self, epoch, objective, seconds):
         return (
             f"-- Epoch {epoch}, objective: {objective:.6f}, norm W: "
-            f"{self._solver.weight_norm():.4f}, t: {self._solver.t}, {seconds:.3f} s"
+            f"{self._solver.weight_norm():.4f}, t: {self._solver.t:.10g}, {seconds:.3f} s"
         )
 
     def _hand_set_model(self):

@@ -2,7 +2,7 @@
 
 The weights are stored as ``W = scale * V`` (V of shape (n_features,
 n_outputs)) so that the L2 shrinkage of every weight costs one scalar
-multiplication, and the L1 penalty is owed per feature (``l1_total -
+multiplication, and the L1 penalty is charged per feature (``l1_total -
 l1_applied[j]``, in units of V) and paid when the feature's row is next
 touched. A batch therefore costs what its non-zeros cost: it reads and
 writes only the rows of V of the features it contains.
@@ -19,7 +19,8 @@ eta(t)::
     dz    = X_B (eta_j g_j) + eta_b g_b             the step's change of scores
     s*    = <G, dz> / sum_i w_i dz_i^T H_i dz_i     Newton step along it
     eta, eta_j, eta_b  *=  min(1, s*)
-    W_j  <- soft_threshold(W_j - eta_j g_j, eta_j l1) / (1 + eta_j l2)
+    W_j  <- (W_j - eta_j g_j) / (1 + eta_j l2)
+    W_j  <- toward 0 by the L1 it is owed, eta_j l1 / (1 + eta_j l2) a step
     b    <- b - eta_b g_b
 
 ``c * sum_i w_i x_ij^2`` bounds the batch loss's second derivative along
@@ -32,6 +33,14 @@ bound coordinates one at a time, so the whole step is then damped to the
 Newton step of the batch loss along it (H_i: the loss's Hessian in the scores
 of sample i). Every coordinate uses one step size for its data gradient and
 its penalty, so the fixed points are the minimisers of the objective.
+
+The L1 penalty is cumulative (Tsuruoka, Tsujii and Ananiadou, 2009, as in
+SGDClassifier): a weight is moved toward 0, never past it, by all the L1
+charged to it less what it has received, so the charge that a weight stopped
+at 0 could not take is kept and pulls it back to 0 when noise moves it off.
+Its exact zeros are what a soft threshold per step leaves hovering near 0.
+AdaGrad, whose missed penalty steps are a closed form per feature, applies
+the prox of each step instead.
 
 For the schedules whose rate all features share, the loop over an epoch's
 batches runs in compiled code (``_epoch.pyx``). AdaGrad's step runs here in
@@ -84,6 +93,10 @@ class Solver:
         self.t = 1.0
         self.l1_total = 0.0
         self.l1_applied = np.zeros(n_features)
+        # The cumulative L1 penalty's charges and moves (``_epoch.pyx``,
+        # ``toward_zero``), made when an L1 penalty first runs.
+        self.l1_entitled = None
+        self.l1_received = None
         self._weight_sum = 0.0
         self._squared_norm_sum = 0.0
         self.first_samples = None
@@ -131,6 +144,9 @@ class Solver:
         self.scale = 1.0
         self.intercept = intercept
         self.l1_applied[:] = self.l1_total
+        if self.l1_entitled is not None:
+            self.l1_entitled[:] = 0.0
+            self.l1_received[:] = 0.0
         if self.adagrad is not None:
             self.adagrad.paid_until[:] = self.adagrad.n_steps
         if self.average is not None:
@@ -216,6 +232,9 @@ class Solver:
             The weighted mean of each batch's loss just before its step, plus
             the penalty at the end of the epoch.
         """
+        if self.adagrad is None and penalty.l1 and self.l1_entitled is None:
+            self.l1_entitled = np.zeros(self.V.shape[0])
+            self.l1_received = np.zeros(self.V.shape)
         epoch = self._shared_rate_epoch if self.adagrad is None else self._adagrad_epoch
         weighted_loss = epoch(
             X, y, sample_weight, batches, loss, schedule, penalty, fit_intercept

@@ -26,6 +26,15 @@ def soft_threshold(v, amount):
     return np.sign(v) * np.maximum(np.abs(v) - amount, 0.0)
 
 
+def toward_zero(W, entitled, received):
+    """Tsuruoka et al.'s cumulative L1 step: each weight moves toward 0, not
+    past it, by the L1 charged to it (``entitled``) less what it received
+    (``received``, the signed moves so far)."""
+    down = np.maximum(W - np.maximum(entitled + received, 0), 0)
+    up = np.minimum(W + np.maximum(entitled - received, 0), 0)
+    return np.where(W > 0, down, np.where(W < 0, up, W))
+
+
 def summed_rate(rate, t, m):
     """The rates of samples ``t .. t + m``: ``rate(k)`` for each whole sample
     k, and the covered fraction of it for a sample a batch covers in part."""
@@ -58,8 +67,9 @@ def minibatch_descent(
     Per-coordinate Newton caps, then damping of the whole step to a Newton
     step of the batch loss along it, then the prox.
 
-    Every weight is shrunk and thresholded at every step (no scale factor,
-    no owed penalty), rows of non-zero weight are visited in order, and each
+    Every weight is shrunk and moved by its L1 at every step (no scale
+    factor, no owed penalty; the cumulative penalty of the shared-rate
+    schedules, the prox of AdaGrad's), rows of non-zero weight are visited in order, and each
     iterate is kept so that averages can be checked. With ``adagrad_eta0`` the rates are
     AdaGrad's per feature, ``eta0 / sqrt(sum of squared row gradients)``.
     ``init``: the (coef, intercept) to start from, in the estimator's shapes;
@@ -87,6 +97,8 @@ def minibatch_descent(
     iterates = []
     squared_sum = np.zeros(n_features)
     intercept_squared_sum = np.zeros(n_outputs)
+    entitled = np.zeros((n_features, 1))  # the cumulative L1 penalty's state
+    received = np.zeros((n_features, n_outputs))
     for _ in range(n_epochs):
         for start in range(0, n_samples, batch_size):
             rows = slice(start, start + batch_size)
@@ -133,7 +145,18 @@ def minibatch_descent(
                 touched = (Xb != 0).any(axis=0)[:, None]
                 eta_j = np.where(touched, fraction * eta_j, eta_j)
                 eta_b = fraction * eta_b
-            W = soft_threshold(W - eta_j * grad_W, eta_j * l1) / (1 + eta_j * l2)
+            if adagrad_eta0 is None:
+                # The charges and moves shrink with the weights (the solver
+                # keeps them in units of V), by the shared rate's L2 factor.
+                shrink = 1 + fraction * eta * l2
+                entitled, received = entitled / shrink, received / shrink
+                W = (W - eta_j * grad_W) / (1 + eta_j * l2)
+                entitled = entitled + eta_j * l1 / (1 + eta_j * l2)
+                moved = toward_zero(W, entitled, received)
+                received = received + (moved - W)
+                W = moved
+            else:
+                W = soft_threshold(W - eta_j * grad_W, eta_j * l1) / (1 + eta_j * l2)
             b = b - eta_b * grad_b
             t += m
             iterates.append((m, W.T.copy(), b.copy()))

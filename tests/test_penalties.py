@@ -2,7 +2,7 @@
 
 Settings: 4,000 Debian descriptions (3,200 for training; for multiclass,
 the 2,547 documents of the 8 largest sections of 6,000), alpha=3e-4, the
-"optimal" schedule unless a test says otherwise, no early stop; saga solves
+default schedule unless a test says otherwise, no early stop; saga solves
 the same objective (C = 1 / (alpha * n_samples), the same l1_ratio) to
 tol=1e-6.
 """
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import sklearn
 from _reference import objective
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.utils.fixes import parse_version
 
 from sklearn_sgdlogreg import SGDLogisticRegression
@@ -88,6 +88,30 @@ def test_l1_is_sparse_and_near_sagas_optimum(binary_text):
     assert zeros > 0.7 and saga_zeros > 0.9, (zeros, saga_zeros)
 
 
+@pytest.mark.parametrize("alpha", [1e-4, 1e-5])
+def test_l1_is_about_as_sparse_as_sgdclassifiers_at_no_worse_objective(alpha):
+    """The cumulative penalty, as SGDClassifier's: on 4,000 documents at
+    alpha=1e-4 a soft threshold per step left 73% of the weights exactly 0
+    where SGDClassifier leaves 96%. After 300 epochs: 95.8% against 96.0% at
+    1e-4, 78.3% against 80.9% at 1e-5; the objectives within 0.1% at 1e-4
+    (ours 0.86% above saga's, SGDClassifier's 0.87%), 1% at 1e-5."""
+    X, _, y, _ = debian_tfidf_split("binary", n_documents=5000)
+    params = dict(penalty="l1", alpha=alpha, max_iter=300, tol=None, random_state=0)
+    theirs = SGDClassifier(loss="log_loss", **params).fit(X, y)
+    ours = SGDLogisticRegression(**params).fit(X, y)
+    y_index = np.searchsorted(ours.classes_, y)
+
+    def J(model):
+        return objective(
+            model.coef_, model.intercept_, X, y_index, np.ones(len(y)), alpha, 1.0
+        )
+
+    assert np.mean(ours.coef_ == 0) > (0.99 if alpha == 1e-4 else 0.96) * np.mean(
+        theirs.coef_ == 0
+    )
+    assert J(ours) < (1.001 if alpha == 1e-4 else 1.01) * J(theirs)
+
+
 @pytest.mark.parametrize("task", ["binary_text", "multiclass_text"])
 def test_elastic_net_is_near_sagas_optimum(task, request):
     gap, zeros, _ = _gap_and_sparsity(
@@ -109,15 +133,15 @@ def test_multinomial_l1_is_near_sagas_optimum(multiclass_text):
         eta0=100.0,
         max_iter=100,
     )
-    assert gap < 0.01, gap
-    assert zeros > 0.95 and saga_zeros > 0.99, (zeros, saga_zeros)
+    assert gap < 0.005, gap  # 0.18%
+    assert zeros > 0.99 and saga_zeros > 0.99, (zeros, saga_zeros)  # 99.7%
 
 
 @pytest.mark.xfail(
     strict=True,
     reason="with the default 'optimal' schedule, multinomial pure L1 converges "
     "as about t ** -0.25: 3.3% above saga's objective after 60 epochs at "
-    "batch_size=64, 1.4% after 2000 (use invscaling, as above)",
+    "batch_size=64, 1.5% after 2000 (use invscaling, as above)",
 )
 def test_multinomial_l1_with_the_optimal_schedule(multiclass_text):
     gap, _, _ = _gap_and_sparsity(
