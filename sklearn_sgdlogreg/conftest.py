@@ -1,4 +1,4 @@
-"""What pytest collects from the repository."""
+"""What pytest collects from the package's modules."""
 
 from importlib.util import find_spec
 
@@ -6,4 +6,4 @@ from importlib.util import find_spec
 # optional [onnx] extra; tests/test_onnx.py skips itself the same way.
 collect_ignore = []
 if find_spec("skl2onnx") is None or find_spec("onnxruntime") is None:
-    collect_ignore.append("sklearn_sgdlogreg/onnx.py")
+    collect_ignore.append("onnx.py")
