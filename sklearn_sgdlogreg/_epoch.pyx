@@ -106,6 +106,31 @@ ctypedef fused index_t:
     int32_t
     int64_t
 
+def has_duplicate_entries(
+    const index_t[::1] indices, const index_t[::1] indptr, Py_ssize_t n_features
+):
+    """Whether some row of a CSR matrix stores a column twice.
+
+    Sorted or not: each column remembers the last row it was seen in, so
+    the check costs one pass over the indices and a vector of
+    ``n_features``, not a sorted copy of X.
+    """
+    cdef Py_ssize_t[::1] last_row = np.full(n_features, -1, dtype=np.intp)
+    cdef Py_ssize_t i, p, j
+    cdef bint found = False
+    with nogil:
+        for i in range(indptr.shape[0] - 1):
+            for p in range(indptr[i], indptr[i + 1]):
+                j = indices[p]
+                if last_row[j] == i:
+                    found = True
+                    break
+                last_row[j] = i
+            if found:
+                break
+    return found
+
+
 # y += a x, y = a x and v = a v + b g over n entries, in C with restrict so that
 # the compiler knows the arrays do not overlap and vectorises the loops
 # (Cython cannot say it).

@@ -22,6 +22,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._epoch import has_duplicate_entries
 from ._losses import loss_for
 from ._penalties import ElasticNet
 from ._schedules import make_schedule
@@ -163,11 +164,12 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         ``t``, seconds.
     random_state : int, RandomState instance or None, default=None
         Seeds shuffling, the validation split and ``init="random"``.
-    learning_rate : {"auto", "optimal", "constant", "invscaling", \
-            "adaptive", "adagrad"}, default="auto"
-        The per-sample schedule :math:`\eta(t)`. ``"auto"``: ``"optimal"``
-        bounded by ``2 / mean ||x_i||^2`` (the mean over the rows of non-zero
-        weight seen so far), a rate of the order of one sample's inverse
+    learning_rate : str, default="auto"
+        One of ``"auto"``, ``"optimal"``, ``"constant"``, ``"invscaling"``,
+        ``"adaptive"``, ``"adagrad"``: the per-sample schedule
+        :math:`\eta(t)`. ``"auto"``: ``"optimal"`` bounded by
+        ``2 / mean ||x_i||^2`` (the mean over the rows of non-zero weight
+        seen so far), a rate of the order of one sample's inverse
         curvature: at weak ``alpha``, ``"optimal"`` stays far above it for
         many epochs and its steps jump from batch to batch. The others are
         ``SGDClassifier``'s: ``"optimal"``: :math:`1 / (\alpha (t_0 + t - 1))`
@@ -253,7 +255,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     best_validation_score_ : float
         With ``early_stopping``: the best of ``validation_scores_``.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Defined when X has feature names that are all strings.
 
     Notes
@@ -381,7 +383,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data. CSR input is used as it is, without a copy, when
-            its dtype is float32 or float64.
+            its dtype is float32 or float64 and its indices are sorted with
+            no duplicates (duplicate entries are summed, on a copy).
         y : array-like of shape (n_samples,)
             Target labels.
         coef_init : array-like of shape (n_classes, n_features), default=None
@@ -408,6 +411,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             )
             counts = _weighted_class_counts(y_index, sample_weight, len(classes))
             sample_weight = self._weigh_classes(sample_weight, y_index, classes, counts)
+            _check_weight_sum(sample_weight)
             if not sample_weight.any():
                 applied = (
                     f" once class_weight={self.class_weight!r} is applied"
@@ -462,6 +466,11 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         self : object
         """
         first = not hasattr(self, "_solver")
+        if not first:
+            # scikit-learn's fit context skips this on later partial_fit
+            # calls; a setting changed by set_params since must still be
+            # checked before it reaches the solver.
+            self._validate_params()
         self._check_schedule_params()
         if first and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -481,6 +490,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                 y_index, sample_weight, len(classes)
             )
             sample_weight = self._weigh_classes(sample_weight, y_index, classes, counts)
+            _check_weight_sum(sample_weight)
             hand_set = None if first else self._hand_set_model()
         # Every check has passed: only now does the estimator change.
         if first:
@@ -509,6 +519,13 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             reset=reset,
         )  # fmt: skip
         X = _as_csr(X)
+        if _has_duplicate_entries(X):
+            # Entries of one cell are one input, their sum, to the curvature
+            # caps and the row norms too: summed on a copy, so the caller's X
+            # is left as it is. (Unsorted indices, as TfidfVectorizer leaves
+            # them, need no copy.)
+            X = X.copy()
+            X.sum_duplicates()
         check_classification_targets(y)
         return X, y, _squared_row_norms(X)
 
@@ -1041,6 +1058,24 @@ def _weights_of_chunk(sample_weight, X):
     return _check_sample_weight(
         sample_weight, X, dtype=X.dtype, ensure_non_negative=True
     )
+
+
+def _has_duplicate_entries(X):
+    """Whether a CSR matrix stores some cell twice (scipy sums them)."""
+    if X.has_canonical_format:  # known sorted without duplicates
+        return False
+    indptr = X.indptr.astype(X.indices.dtype, copy=False)
+    return has_duplicate_entries(X.indices, indptr, X.shape[1])
+
+
+def _check_weight_sum(sample_weight):
+    """Refuse weights (class weights applied) whose sum overflows float64."""
+    if not np.isfinite(sample_weight.sum(dtype=np.float64)):
+        raise ValueError(
+            "The sample weights (times class_weight) sum to more than float64 "
+            "holds. Divide them by a common factor: the objective does not "
+            "change, the schedule counts fewer samples."
+        )
 
 
 def _as_csr(X):

@@ -112,10 +112,7 @@ class MultinomialCrossEntropy:
 
     @staticmethod
     def predict_proba(raw_prediction):
-        # Scores 1e308 apart overflow to -inf when shifted: exp gives the 0
-        # they should.
-        with np.errstate(over="ignore"):
-            shifted = raw_prediction - raw_prediction.max(axis=1, keepdims=True)
+        shifted = _shifted_by_max(raw_prediction)
         np.exp(shifted, out=shifted)
         return shifted / shifted.sum(axis=1, keepdims=True)
 
@@ -147,9 +144,23 @@ def _log_softmax(raw_prediction):
     Hand-written because scipy's general logsumexp costs more in overhead
     than the arithmetic on a mini-batch.
     """
-    with np.errstate(over="ignore"):  # -inf for scores 1e308 apart is right
-        shifted = raw_prediction - raw_prediction.max(axis=1, keepdims=True)
+    shifted = _shifted_by_max(raw_prediction)
     shifted -= np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return shifted
+
+
+def _shifted_by_max(raw_prediction):
+    """Each row's scores minus its largest, the largest itself exactly 0.
+
+    Scores 1e308 apart overflow to -inf when shifted, and exp gives the 0
+    they should; an infinite largest score would give inf - inf = NaN, so
+    the largest (or the tied largest) is set to 0 outright: the
+    probabilities are their limits, shared among the tied largest.
+    """
+    top = raw_prediction.max(axis=1, keepdims=True)
+    with np.errstate(over="ignore", invalid="ignore"):
+        shifted = raw_prediction - top
+    shifted[raw_prediction == top] = 0.0
     return shifted
 
 

@@ -123,8 +123,8 @@ class Auto(Optimal):
     def rate_sum(self, a, b):
         # Bottou's rate decreases: the limit holds up to the first sample
         # whose rate is below it, Bottou's rate from there on.
-        with np.errstate(divide="ignore"):
-            crossing = 1.0 / (self.alpha * self.rate_limit) - self.t0 + 1
+        with np.errstate(divide="ignore", over="ignore"):
+            crossing = np.float64(1.0) / (self.alpha * self.rate_limit) - self.t0 + 1
         crossing = max(np.ceil(crossing), 1.0)
         limited = np.minimum(b, crossing) - np.minimum(a, crossing)
         tail = super().rate_sum(np.maximum(a, crossing), np.maximum(b, crossing))
@@ -214,7 +214,8 @@ def harmonic_sum(x, n):
     x, n = x[far], n[far]
 
     def series(y):  # digamma(y) - log(y), to y ** -6
-        inv2 = 1.0 / (y * y)
+        with np.errstate(over="ignore"):  # y * y = inf: inv2 = 0, as it should
+            inv2 = 1.0 / (y * y)
         return -0.5 / y - inv2 * (1 / 12 - inv2 * (1 / 120 - inv2 / 252))
 
     total[far] = np.log1p(n / x) + series(x + n) - series(x)

@@ -98,7 +98,7 @@ class Solver:
         self.l1_entitled = None
         self.l1_received = None
         self._weight_sum = 0.0
-        self._squared_norm_sum = 0.0
+        self._mean_squared_norm = 0.0
         self.first_samples = None
         self.samples_per_weight = None
         self.samples_per_row = 1.0
@@ -197,17 +197,24 @@ class Solver:
             self.samples_per_weight = max(1.0, rows / weight_sum)
             self.first_samples = weight_sum * self.samples_per_weight
             self.samples_per_row = self.first_samples / rows
-        self._weight_sum += weight_sum
-        self._squared_norm_sum += float(
-            np.dot(sample_weight, row_squared_norms.astype(np.float64, copy=False))
+        total = self._weight_sum + weight_sum
+        # A running mean, its terms weighted by their share of the total
+        # weight: the weighted sum itself overflows for weights and norms
+        # near a float's maximum.
+        self._mean_squared_norm = self._mean_squared_norm * (
+            self._weight_sum / total
+        ) + float(
+            np.dot(
+                np.divide(sample_weight, total, dtype=np.float64),
+                row_squared_norms.astype(np.float64, copy=False),
+            )
         )
+        self._weight_sum = total
 
     @property
     def mean_squared_norm(self):
         """The weighted mean squared norm of the rows seen (0 before any)."""
-        if self._weight_sum == 0:
-            return 0.0
-        return self._squared_norm_sum / self._weight_sum
+        return self._mean_squared_norm
 
     def run_epoch(
         self, X, y, sample_weight, batches, loss, schedule, penalty, fit_intercept

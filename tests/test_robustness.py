@@ -1,6 +1,7 @@
 """Bad and extreme input: a clear error before anything changes, or a sound
 model; never a crash, a silent NaN model or an untrained one."""
 
+import pickle
 import threading
 import warnings
 
@@ -427,3 +428,53 @@ def test_structures_that_could_crash_are_refused_in_a_subprocess(how):
     assert len(lines) == 4, result.stdout
     for line in lines:
         assert "refused: X is not a valid" in line, line
+
+
+@pytest.mark.parametrize(
+    "change, effect",
+    [
+        # A rate of 1e-12 moves nothing: the next call barely changes coef_.
+        ({"eta0": 1e-12}, lambda moved, usual: moved < 1e-9 * usual),
+        # A strong L2 shrinks the weights: the next call ends far smaller.
+        ({"alpha": 10.0}, lambda moved, usual: moved > 0.5 * usual),
+    ],
+)
+def test_set_params_between_partial_fit_calls_applies_from_the_next(change, effect):
+    X, y = _data()
+    classes = np.unique(y)
+    usual = SGDLogisticRegression(learning_rate="constant", eta0=0.01, random_state=0)
+    usual.partial_fit(X[:150], y[:150], classes=classes)
+    changed = pickle.loads(pickle.dumps(usual)).set_params(**change)
+    start = usual.coef_.copy()
+    usual.partial_fit(X[150:], y[150:])
+    changed.partial_fit(X[150:], y[150:])
+    usual_move = np.abs(usual.coef_ - start).max()
+    changed_move = np.abs(changed.coef_ - start).max()
+    assert effect(changed_move, usual_move), (changed_move, usual_move)
+    if "alpha" in change:
+        assert np.linalg.norm(changed.coef_) < 0.5 * np.linalg.norm(usual.coef_)
+
+
+@pytest.mark.parametrize(
+    "intercept, expected",
+    [
+        ([np.inf], [0.0, 1.0]),
+        ([-np.inf], [1.0, 0.0]),
+        ([np.inf, 0.0, -np.inf], [1.0, 0.0, 0.0]),
+        ([0.0, -np.inf, np.inf], [0.0, 0.0, 1.0]),
+        ([np.inf, np.inf, 0.0], [0.5, 0.5, 0.0]),
+    ],
+)
+def test_infinite_scores_give_their_limit_probabilities(intercept, expected):
+    """An infinite score is a probability of 1 (shared among ties), never
+    the NaN that exp(inf - inf) gives."""
+    X, y = _data(len(expected))
+    clf = SGDLogisticRegression(random_state=0).fit(X, y)
+    clf.intercept_ = np.array(intercept)
+    proba = clf.predict_proba(X)
+    np.testing.assert_array_equal(proba, np.tile(expected, (len(y), 1)))
+    with np.errstate(divide="ignore"):
+        np.testing.assert_array_equal(
+            clf.predict_log_proba(X), np.log(np.tile(expected, (len(y), 1)))
+        )
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[np.argmax(expected)])

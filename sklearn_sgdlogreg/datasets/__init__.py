@@ -15,8 +15,8 @@ BINARY_POSITIVE = ("libs", "libdevel")
 def load_debian_descriptions():
     """Descriptions of Debian 12 packages and their archive sections.
 
-    63,436 documents, 58 sections. See ``data/README.md`` in the repository
-    for where the data comes from.
+    63,436 documents, 58 sections. ``data/README.md`` beside this module
+    (in the repository) says where the data comes from.
 
     Returns
     -------
