@@ -27,9 +27,7 @@ from sklearn_sgdlogreg import SGDLogisticRegression
 
 def _data(n_classes=3, n_samples=120, n_features=12, seed=0):
     rng = np.random.default_rng(seed)
-    X = sp.random(
-        n_samples, n_features, density=0.3, format="csr", random_state=seed
-    )
+    X = sp.random(n_samples, n_features, density=0.3, format="csr", random_state=seed)
     X.data = rng.normal(size=X.nnz)
     y = rng.integers(0, n_classes, size=n_samples)
     return X, y
@@ -215,7 +213,9 @@ def test_one_class_is_refused_by_fit(fitted):
 
 def test_a_label_outside_classes_is_refused_by_partial_fit():
     X, y = _data()
-    with pytest.raises(ValueError, match=r"y has labels not in classes: array\(\[2\]\)"):
+    with pytest.raises(
+        ValueError, match=r"y has labels not in classes: array\(\[2\]\)"
+    ):
         SGDLogisticRegression().partial_fit(X, y, classes=[0, 1])
 
 
@@ -260,7 +260,9 @@ def test_bad_sample_weight_is_refused_and_changes_nothing(fitted, how, method):
     ],
 )
 def test_bad_initial_weights_are_refused(fitted, kwargs, message):
-    _refused_and_unchanged(fitted, lambda model, X, y: model.fit(X, y, **kwargs), message)
+    _refused_and_unchanged(
+        fitted, lambda model, X, y: model.fit(X, y, **kwargs), message
+    )
 
 
 # --- odd but valid X: the same model as its plain CSR ------------------------
@@ -341,7 +343,9 @@ def test_odd_but_valid_x_trains_the_model_of_its_plain_csr(how, n_classes):
     np.testing.assert_allclose(clf.coef_, expected.coef_, rtol=0, atol=atol)
     np.testing.assert_allclose(clf.intercept_, expected.intercept_, rtol=0, atol=atol)
     np.testing.assert_allclose(
-        clf.predict_proba(odd(X)), expected.predict_proba(plain_X), atol=max(atol, 1e-15)
+        clf.predict_proba(odd(X)),
+        expected.predict_proba(plain_X),
+        atol=max(atol, 1e-15),
     )
 
 
@@ -382,4 +386,3 @@ def test_extreme_scales_train_a_finite_model_or_name_the_divergence(
     proba = clf.predict_proba(X)
     assert np.isfinite(proba).all()
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-
