@@ -13,13 +13,13 @@ INSTALLED = Path(sklearn_sgdlogreg.__file__).resolve().parent
 
 
 def _import_error(folder, extra_path=()):
-    """The last line of the error of ``import sklearn_sgdlogreg``, run in a
-    new interpreter from ``folder`` with ``extra_path`` after it on sys.path.
+    """The last line of the error of importing the package from ``folder``.
 
-    ``-S`` keeps site-packages, and so this run's install (an editable one
-    included, whose import hook would supply the missing extension), off
-    sys.path; the Python sources alone are in ``folder``, as in a clone or
-    an unpacked sdist.
+    The import runs in a new interpreter whose current directory is
+    ``folder``, with ``extra_path`` after it on sys.path. ``-S`` keeps
+    site-packages, and so this run's install (an editable one included, whose
+    import hook would supply the missing extension), off sys.path; the Python
+    sources alone are in ``folder``, as in a clone or an unpacked sdist.
     """
     shutil.copytree(
         INSTALLED,
