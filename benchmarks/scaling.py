@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sklearn_sgdlogreg import SGDLogisticRegression
+from sklearn_sgdlogreg.datasets import PlantedBagOfWords
 
 from .measure import (
     ModelShape,
@@ -27,7 +28,6 @@ from .measure import (
     weights_nbytes,
 )
 from .methods import held_out_log_loss
-from .synthetic import PlantedBagOfWords
 
 #: Epochs per timed fit in the sweeps (tol=None, so exactly these).
 SWEEP_EPOCHS = 2

@@ -1,10 +1,19 @@
-"""The real text corpus shipped with the package, and the tasks built on it."""
+"""The Debian corpus shipped with the package, its tasks, and synthetic text."""
 
 import gzip
 import json
 from pathlib import Path
 
 import numpy as np
+
+from ._synthetic import PlantedBagOfWords
+
+__all__ = [
+    "PlantedBagOfWords",
+    "debian_task",
+    "debian_tfidf_split",
+    "load_debian_descriptions",
+]
 
 DEBIAN_PATH = Path(__file__).parent / "data" / "debian_descriptions.jsonl.gz"
 

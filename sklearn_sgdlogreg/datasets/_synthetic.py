@@ -69,6 +69,7 @@ class PlantedBagOfWords:
 
     Examples
     --------
+    >>> from sklearn_sgdlogreg.datasets import PlantedBagOfWords
     >>> source = PlantedBagOfWords(n_classes=3, n_features=2**12, random_state=0)
     >>> X, y = source.sample(100, random_state=1)
     >>> X.shape, X.format, sorted(set(y.tolist())) == [0, 1, 2]

@@ -1,0 +1,88 @@
+"""The benchmark harness: its checks and a smoke run of ``python -m benchmarks``.
+
+Not part of the package's tests (they must run against an installed wheel,
+without this folder); run from the repository root with
+``python -m pytest benchmarks``.
+"""
+
+import re
+
+import pytest
+
+from benchmarks.report import DEBIAN_COLUMNS
+from benchmarks.run import main
+from benchmarks.targets import Check, log_log_slope
+from sklearn_sgdlogreg import SGDLogisticRegression
+
+
+def test_check_reports_how_far_a_missed_bound_is():
+    missed = Check("3", "epoch / floor", 5.0, 2.0, "x")
+    assert not missed.holds
+    assert "off by a factor 2.5" in missed.describe()
+    held = Check("1", "speed-up", 4.0, 3.0, "x", higher_is_better=True)
+    assert held.holds and held.describe().startswith("[holds]")
+    assert log_log_slope([1, 10, 100], [3, 30, 300]) == pytest.approx(1.0)
+
+
+def test_quick_benchmark_prints_every_row_and_target(tmp_path, capsys):
+    results = main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+
+    assert set(results.debian) == {"multiclass", "binary"}
+    for workload in results.debian.values():
+        names = [row.name for row in workload.rows]
+        default_batch_size = SGDLogisticRegression().batch_size
+        assert names[0] == f"SGDLogReg b={default_batch_size} (default)"
+        assert {
+            "SGDClassifier log_loss",
+            "LogisticRegression saga",
+            "LogisticRegression lbfgs",
+        } <= set(names)
+        assert "SGDLogReg b=1" in names and "SGDLogReg b=1024" in names
+        assert any(name.startswith("SGDLogReg b=n ") for name in names)
+        for row in workload.rows:
+            assert row.epochs >= 1 and row.fit_seconds > 0
+            assert 0 < row.accuracy <= 1 and row.log_loss > 0
+            assert row.peak_bytes > 0 and len(row.curve) >= 1
+    headers = [
+        re.split(r"\s{2,}", line.strip())
+        for line in out.splitlines()
+        if line.startswith("method ")
+    ]
+    assert headers == [DEBIAN_COLUMNS, DEBIAN_COLUMNS]
+    for workload in results.debian.values():
+        table = out.split(f"== {workload.name}:")[1].split("\n\n")[0]
+        # Two header lines, the column names, the rule, then one line per row.
+        body = table.splitlines()[4:]
+        assert len(body) == len(workload.rows)
+        for line, row in zip(body, workload.rows, strict=True):
+            assert line.startswith(row.name + " ")
+    assert "ns/(K nnz)" in out and "held MB" in out
+    assert {check.target for check in results.checks} == {
+        "1", "2", "3", "4", "5", "T1", "T2", "T3", "T4",
+    }  # fmt: skip
+    assert [sweep.task for sweep in results.alphas] == ["multiclass", "binary"]
+    for sweep in results.alphas:
+        assert sweep.alphas == (1e-4, 1e-6)
+        methods = {name for _, name in sweep.rows}
+        assert {"ours, 1 thread", "ours, all cores", "saga"} <= methods
+        assert len(sweep.rows) == len(sweep.alphas) * len(methods)
+        assert set(sweep.tuning) == {"ours", "sgdclassifier"}
+        assert sweep.tuning["ours"]["best_alpha"] in sweep.alphas
+        assert f"== alpha sweep, {sweep.task}:" in out
+    assert out.count("target ") == len(results.checks)
+    assert {row.sweep for row in results.sweeps} == {
+        "n_samples",
+        "nnz/row",
+        "n_classes",
+    }
+    assert len(results.stream.retained_bytes) == 5
+
+    assert (tmp_path / "results.txt").read_text().strip() == results.text
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert results.plot is None and "no plot written" in out
+    else:
+        assert results.plot == tmp_path / "logloss_vs_seconds.png"
+        assert results.plot.stat().st_size > 10_000
