@@ -102,7 +102,9 @@ with threadpool_limits(1), warnings.catch_warnings():
     ]:
         seconds, losses = [], []
         for max_iter in budgets:
-            model = LogisticRegression(C=C, solver=solver, max_iter=max_iter)
+            model = LogisticRegression(
+                C=C, solver=solver, max_iter=max_iter, random_state=0
+            )
             tic = time.perf_counter()
             model.fit(X_train, y_train)
             seconds.append(time.perf_counter() - tic)
