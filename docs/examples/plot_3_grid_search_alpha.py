@@ -90,10 +90,12 @@ for name, model in [
 # %%
 # The validation curve
 # --------------------
-# The band is one standard deviation of the three folds' scores. Strong
-# penalties (right) underfit: training and validation log-loss are both
-# high. Weak penalties (left) fit the training folds ever closer while the
-# validation log-loss stops improving and turns up.
+# The shaded band, one standard deviation of the three folds' scores, is
+# narrower than the markers here (at most 0.022 on the validation folds).
+# Strong penalties (right) underfit: training and validation log-loss are
+# both high. Weak penalties (left) fit the training folds ever closer while
+# the validation log-loss stops improving: it is lowest at 1e-6 and
+# slightly higher at 1e-7.
 fig, ax = plt.subplots(figsize=(8, 5), layout="constrained")
 for part, marker in [("train", "o"), ("test", "s")]:
     mean = -results[f"mean_{part}_log_loss"]
