@@ -290,6 +290,13 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     np.float64(1.0)
     """
 
+    # The HTML repr (in notebooks) links the estimator's name to its API page.
+    _doc_link_module = "sklearn_sgdlogreg"
+    _doc_link_template = (
+        "https://sklearn-sgdlogreg.readthedocs.io/en/latest/api/generated/"
+        "{estimator_module}.{estimator_name}.html"
+    )
+
     _parameter_constraints = {
         "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
         "alpha": [Interval(Real, 0, None, closed="left")],
