@@ -2,9 +2,10 @@
 L1 and elastic net: exact zeros against held-out accuracy
 =========================================================
 
-An L1 penalty makes weights exactly zero, not merely small: the penalty is
-applied as a soft-threshold (a proximal step), so a weight whose gradient
-stays within the threshold stays at 0. A model with most of its weights at
+An L1 penalty makes weights exactly zero, not merely small: the penalty
+moves each weight toward 0 and stops it there (the cumulative penalty of
+Tsuruoka, Tsujii and Ananiadou, as in ``SGDClassifier``), so a weight whose
+gradient stays within the penalty stays at 0. A model with most of its weights at
 zero is smaller to store (``sparsify()`` turns ``coef_`` into a CSR matrix)
 and names the words each class depends on. This example fits
 :class:`~sklearn_sgdlogreg.SGDLogisticRegression` with ``penalty="l1"`` and
