@@ -113,9 +113,11 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     :math:`\eta(t)` the per-sample learning rate of ``SGDClassifier``. A
     batch step is the sum of the per-sample steps, so ``eta0`` means what it
     means in ``SGDClassifier`` at any ``batch_size``. The penalty is applied
-    as a proximal step, lazily, so a batch costs only what its non-zeros
-    cost. Each coordinate's step is capped so that it moves no further than
-    a Newton step along that coordinate would, and the whole step is damped
+    lazily (L2 as a shared scale, L1 as the cumulative penalty of Tsuruoka
+    et al., as in ``SGDClassifier``), so a batch costs only what its
+    non-zeros cost. Each coordinate's step is capped so that it moves no
+    further than a Newton step along that coordinate would, and the whole
+    step is damped
     to the Newton step of the batch loss along it: summed per-sample rates
     are large for a batch, and the intercept and frequent features would
     otherwise overshoot (``docs/derivation.md`` derives all of this).
