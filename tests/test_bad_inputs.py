@@ -126,7 +126,7 @@ _BAD_X = {
     "no rows, dense": (lambda X: X.toarray()[:0], r"Found array with 0 sample\(s\)"),
     "three dimensions": (
         lambda X: X.toarray()[:, :, None],
-        "Found array with dim 3, while dim <= 2 is required",
+        "Found array with dim 3",  # the rest of the message varies by version
     ),
     "strings": (
         lambda X: np.full(X.shape, "word"),
