@@ -38,7 +38,8 @@ The L1 penalty is cumulative (Tsuruoka, Tsujii and Ananiadou, 2009, as in
 SGDClassifier): a weight is moved toward 0, never past it, by all the L1
 charged to it less what it has received, so the charge that a weight stopped
 at 0 could not take is kept and pulls it back to 0 when noise moves it off.
-Its exact zeros are what a soft threshold per step leaves hovering near 0.
+It leaves exactly at 0 the weights that a soft threshold per step leaves
+hovering near it.
 AdaGrad, whose missed penalty steps are a closed form per feature, applies
 the prox of each step instead.
 
@@ -136,9 +137,10 @@ class Solver:
     def set_weights(self, W, intercept):
         """Continue from weights set from outside (a ``coef_`` set by hand).
 
-        Nothing is owed any more; an average restarts from the next step
-        (it averaged the weights replaced); the step counter, the mean weight
-        and AdaGrad's accumulators carry over.
+        Nothing is owed any more, nor is the cumulative L1's state kept; an
+        average restarts from the next step (it averaged the weights
+        replaced); the step counter, the sample statistics and AdaGrad's
+        accumulators carry over.
         """
         self.V = W
         self.scale = 1.0
