@@ -233,8 +233,11 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     classes_ : ndarray of shape (n_classes,)
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
         One row for two classes (the positive class ``classes_[1]``),
-        one row per class otherwise.
+        one row per class otherwise. Read-only: to set the model by hand,
+        assign new arrays to ``coef_`` and ``intercept_``; the next
+        ``partial_fit`` continues from them.
     intercept_ : ndarray of shape (1,) or (n_classes,)
+        Read-only, as ``coef_``.
     n_iter_ : int
         Epochs run by the last ``fit`` (1 per ``partial_fit``).
     t_ : float
@@ -569,8 +572,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             self._solver.observe(sample_weight, squared_norms)
         else:
             self._solver.observe(sample_weight[train], squared_norms[train])
-        if self._solver.samples_per_weight != 1:
-            sample_weight = sample_weight * self._solver.samples_per_weight
+        if self._solver.weight_unit != 1:
+            sample_weight = sample_weight / self._solver.weight_unit
         self._solver.set_average(self._average_start())
         schedule.fit_to_data(self._solver.mean_squared_norm)
         rule = StoppingRule(self._tol(), self.n_iter_no_change)
@@ -795,6 +798,11 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     def _export(self):
         """Write coef_ and intercept_ from the solver."""
         coef, intercept = self._solver.coef_intercept()
+        # Read-only: an edit in place would be lost on the next export and
+        # in a pickle (which rebuilds the solver's model); assigning a new
+        # array is how a model is set by hand.
+        coef.setflags(write=False)
+        intercept.setflags(write=False)
         # A transposed view, not a copy: (n_features, n_outputs) in memory is
         # the layout X @ coef_.T wants, and reordering a 53-class text model
         # (14 MB) costs 10 ms a fit.

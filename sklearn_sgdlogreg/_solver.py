@@ -101,7 +101,7 @@ class Solver:
         self._weight_sum = 0.0
         self._mean_squared_norm = 0.0
         self.first_samples = None
-        self.samples_per_weight = None
+        self.weight_unit = None
         self.samples_per_row = 1.0
         self.average = (
             None
@@ -181,7 +181,7 @@ class Solver:
         epoch over the same data.
 
         The first call fixes how many samples a unit of weight counts
-        (``samples_per_weight``): one, as scikit-learn reads weights, so
+        (``1 / weight_unit``): one, as scikit-learn reads weights, so
         that integer weights and repeated rows take the same steps; but
         weights whose mean is below 1 (weights that sum to 1, say) are
         counted as if scaled to mean 1, since the schedule counts its pace
@@ -196,8 +196,10 @@ class Solver:
         weight_sum = float(sample_weight.sum(dtype=np.float64))
         if self.first_samples is None:
             rows = np.count_nonzero(sample_weight)
-            self.samples_per_weight = max(1.0, rows / weight_sum)
-            self.first_samples = weight_sum * self.samples_per_weight
+            # Divided by, not multiplied by its inverse: the mean of
+            # subnormal weights has no finite inverse.
+            self.weight_unit = min(1.0, weight_sum / rows)
+            self.first_samples = weight_sum / self.weight_unit
             self.samples_per_row = self.first_samples / rows
         total = self._weight_sum + weight_sum
         # A running mean, its terms weighted by their share of the total
@@ -244,6 +246,11 @@ class Solver:
         if self.adagrad is None and penalty.l1 and self.l1_entitled is None:
             self.l1_entitled = np.zeros(self.V.shape[0])
             self.l1_received = np.zeros(self.V.shape)
+        elif not penalty.l1:
+            # A stretch without L1 (set_params between partial_fit calls)
+            # neither charges nor rescales these: an L1 that returns starts
+            # its charges afresh rather than from stale ones.
+            self.l1_entitled = self.l1_received = None
         epoch = self._shared_rate_epoch if self.adagrad is None else self._adagrad_epoch
         weighted_loss = epoch(
             X, y, sample_weight, batches, loss, schedule, penalty, fit_intercept

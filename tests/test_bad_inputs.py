@@ -360,7 +360,7 @@ def test_odd_but_valid_x_trains_the_model_of_its_plain_csr(how, n_classes):
 )
 @given(
     scale=st.floats(1e-300, 1e150),
-    weight=st.floats(1e-300, 1e300),
+    weight=st.floats(5e-324, 1e300, allow_subnormal=True),
     alpha=st.floats(1e-12, 1e6),
     batch_size=st.integers(1, 200),
     n_classes=st.integers(2, 4),

@@ -175,7 +175,7 @@ def test_weights_whose_sum_overflows_float32_train():
     assert trained < 1.05 * log_loss(y, ones.predict_proba(X))
 
 
-@pytest.mark.parametrize("weight", [1e-30, 1e-3, 0.5])
+@pytest.mark.parametrize("weight", [5e-324, 1e-310, 1e-30, 1e-3, 0.5])
 def test_weights_of_mean_below_one_count_a_row_as_a_sample(weight):
     """Weights of 1e-30 would make the data 1e-28 samples, too few to move
     the model: below a mean of 1 they count as if scaled to mean 1."""
@@ -478,3 +478,27 @@ def test_infinite_scores_give_their_limit_probabilities(intercept, expected):
             clf.predict_log_proba(X), np.log(np.tile(expected, (len(y), 1)))
         )
     np.testing.assert_array_equal(clf.predict(X), clf.classes_[np.argmax(expected)])
+
+
+def test_the_exported_model_is_read_only():
+    """An edit in place would be lost by the next export and by a pickle;
+    assigning a new array is honoured (test above)."""
+    X, y = _data()
+    clf = SGDLogisticRegression(random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="read-only"):
+        clf.intercept_ += 5
+    with pytest.raises(ValueError, match="read-only"):
+        clf.coef_[0, 0] = 0.0
+
+
+def test_l1_state_is_dropped_while_no_l1_runs():
+    """Charges saved before a stretch of L2 neither pull weights to 0 when
+    L1 returns nor go stale through the stretch's scale folds."""
+    X, y = _data()
+    clf = SGDLogisticRegression(penalty="l1", random_state=0)
+    clf.partial_fit(X, y, classes=np.unique(y))
+    assert clf._solver.l1_received is not None
+    clf.set_params(penalty="l2").partial_fit(X, y)
+    assert clf._solver.l1_entitled is None and clf._solver.l1_received is None
+    clf.set_params(penalty="l1").partial_fit(X, y)
+    assert np.abs(clf._solver.l1_received).max() > 0  # charged afresh
