@@ -128,7 +128,10 @@ class Auto(Optimal):
         crossing = max(np.ceil(crossing), 1.0)
         limited = np.minimum(b, crossing) - np.minimum(a, crossing)
         tail = super().rate_sum(np.maximum(a, crossing), np.maximum(b, crossing))
-        return self.rate_limit * limited + tail if limited.any() else tail
+        if not limited.any():
+            # Before any data the limit is inf, and inf * 0 would be NaN.
+            return tail
+        return self.rate_limit * limited + tail
 
 
 class InvScaling(_Schedule):

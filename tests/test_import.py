@@ -17,8 +17,9 @@ def _import_error(folder, extra_path=()):
 
     The import runs in a new interpreter whose current directory is
     ``folder``, with ``extra_path`` after it on sys.path. ``-S`` keeps
-    site-packages, and so this run's install (an editable one included, whose
-    import hook would supply the missing extension), off sys.path; the Python
+    site-packages, and so the installed package (an editable install
+    included, whose import hook would supply the missing extension), off
+    sys.path; the Python
     sources alone are in ``folder``, as in a clone or an unpacked sdist.
     """
     shutil.copytree(
