@@ -40,7 +40,7 @@ the clocks compile to nothing.
 """
 
 from cython.parallel cimport prange, threadid
-from libc.math cimport exp, log, log1p
+from libc.math cimport exp, fabs, log, log1p
 from libc.stdint cimport int32_t, int64_t
 
 import joblib
@@ -129,6 +129,47 @@ def has_duplicate_entries(
             if found:
                 break
     return found
+
+
+def sums(const floating[:, ::1] V):
+    """``(sum of squares, sum of absolute values)`` of V, in double, in one
+    pass and without a temporary."""
+    cdef Py_ssize_t i, n = V.shape[0] * V.shape[1]
+    cdef const floating *v = &V[0, 0] if n else NULL
+    cdef double squares = 0.0, absolutes = 0.0
+    with nogil:
+        for i in range(n):
+            squares += <double>v[i] * v[i]
+            absolutes += fabs(v[i])
+    return squares, absolutes
+
+
+def row_sums(
+    const floating[:, ::1] V, const index_t[::1] rows, unsigned char[::1] seen
+):
+    """``(sum of squares, sum of absolute values, distinct rows)`` over the
+    distinct rows of V listed in ``rows`` (repeats count once).
+
+    ``seen``: zeros of V's length, which are zeros again on return. Costs a
+    pass over ``rows`` and one over each distinct row: the columns of a
+    chunk, not all of V.
+    """
+    cdef Py_ssize_t p, k, j, distinct = 0, K = V.shape[1]
+    cdef double v, squares = 0.0, absolutes = 0.0
+    with nogil:
+        for p in range(rows.shape[0]):
+            j = rows[p]
+            if seen[j]:
+                continue
+            seen[j] = 1
+            distinct += 1
+            for k in range(K):
+                v = V[j, k]
+                squares += v * v
+                absolutes += fabs(v)
+        for p in range(rows.shape[0]):
+            seen[rows[p]] = 0
+    return squares, absolutes, distinct
 
 
 # y += a x, y = a x and v = a v + b g over n entries, in C with restrict so that
@@ -400,6 +441,7 @@ cdef struct Weights:
     double average_total  # the average's summed iterate weights
     double average_start
     double average_per_sample  # an iterate's weight per sample of its batch
+    Py_ssize_t folds  # how many times fold_scale rewrote every row of V
 
 
 cdef Weights load_weights(
@@ -428,6 +470,7 @@ cdef Weights load_weights(
     weights.U, weights.intercept_sum = NULL, NULL
     weights.P, weights.average_total, weights.average_start = 0.0, 0.0, 0.0
     weights.average_per_sample = 1.0
+    weights.folds = 0
     if weights.has_average:
         U, intercept_sum = average.U, average.intercept_sum
         weights.U = &U[0, 0] if V.shape[0] else NULL
@@ -441,6 +484,7 @@ cdef Weights load_weights(
 cdef store_weights(const Weights *weights, solver):
     """Write the scalars an epoch changed back into the ``Solver``."""
     solver.scale, solver.t, solver.l1_total = weights.scale, weights.t, weights.l1_total
+    solver.scale_folds += weights.folds
     if weights.has_average:
         solver.average.P, solver.average.total = weights.P, weights.average_total
 
@@ -550,6 +594,7 @@ cdef void fold_scale(Weights *weights, floating *V) noexcept nogil:
     weights.l1_total *= weights.scale
     weights.P = 0.0
     weights.scale = 1.0
+    weights.folds += 1
 
 
 cdef void finish_batch(

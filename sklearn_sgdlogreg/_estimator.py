@@ -162,8 +162,9 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     shuffle : bool, default=True
         Whether to shuffle the samples before each epoch.
     verbose : int, default=0
-        Above 0, print one line per epoch: epoch, objective, norm of W,
-        ``t``, seconds.
+        Above 0, ``fit`` prints one line per epoch (epoch, objective, norm
+        of W, ``t``, seconds) and ``partial_fit`` one line per call (samples
+        seen, ``t_ - 1``; the call's samples per second; its objective).
     random_state : int, RandomState instance or None, default=None
         Seeds shuffling, the validation split and ``init="random"``.
     learning_rate : str, default="auto"
@@ -477,6 +478,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         -------
         self : object
         """
+        tic = time.perf_counter()
         first = not hasattr(self, "_solver")
         if not first:
             # scikit-learn's fit context skips this on later partial_fit
@@ -513,13 +515,21 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         if not sample_weight.any():
             # Weightless data is absent data: nothing moves, not even t_.
             if first:
-                self._export()
+                self._show_solvers_model()
                 self.t_, self.n_iter_ = self._solver.t, 1
             return self
-        return self._partial_fit(
+        self._partial_fit(
             X, y_index, sample_weight, np.arange(X.shape[0]), None, 1, parts,
-            squared_norms,
+            squared_norms, verbose=False,
         )  # fmt: skip
+        if self.verbose:
+            seconds = time.perf_counter() - tic
+            print(
+                f"-- partial_fit: {self._solver.t - 1:.10g} samples seen, "
+                f"{X.shape[0] / seconds:,.0f} samples/s, objective: "
+                f"{self.loss_curve_[-1]:.6f}"
+            )
+        return self
 
     def _training_data(self, X, y, reset):
         """fit's and partial_fit's checks of X and y: X as CSR of float64 or
@@ -558,7 +568,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _partial_fit(
         self, X, y_index, sample_weight, train, validation, max_iter, parts,
-        squared_norms, warn=False,
+        squared_norms, warn=False, verbose=True,
     ):  # fmt: skip
         """Up to ``max_iter`` epochs over the rows ``train``: fit's and
         partial_fit's one training path.
@@ -600,22 +610,15 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                 value, best = self._validate(
                     X, y_index, sample_weight, validation, best
                 )
-            if self.verbose:
+            if self.verbose and verbose:
                 print(self._progress_line(epoch, objective, time.perf_counter() - tic))
             if rule.stalled(value) and schedule.stalled():
                 converged = True
                 break
         self.n_iter_ = epoch
         self.t_ = self._solver.t
-        if best is not None:
-            self.coef_, self.intercept_ = best
-            # partial_fit goes on from the solver, not from the best epoch.
-            self._exported = best
-            self._coef_is_solvers = False
-        else:
-            self._export()
-        if not _all_finite(self.coef_, self.intercept_):
-            self._discard_diverged(epoch)
+        # partial_fit goes on from the solver, not from the best epoch.
+        self._show_solvers_model(best)
         if warn and not converged and self.tol is not None:
             self._warn_not_converged()
         return self
@@ -673,14 +676,14 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _validate(self, X, y_index, sample_weight, validation, best):
         """Score the validation rows; return their log-loss and the best model."""
-        self._export()
+        self._show_solvers_model()
         score = -self._log_loss(
             X[validation], y_index[validation], sample_weight[validation]
         )
         self.validation_scores_.append(score)
         if score > self.best_validation_score_:
             self.best_validation_score_ = score
-            # _export makes new arrays each epoch: no copy needed.
+            # The solver makes new arrays each epoch: no copy needed.
             best = (self.coef_, self.intercept_)
         return -score, best
 
@@ -795,24 +798,45 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                 f"but the data contains only one class: {classes[0]!r}."
             )
 
-    def _export(self):
-        """Write coef_ and intercept_ from the solver."""
-        coef, intercept = self._solver.coef_intercept()
-        # Read-only: an edit in place would be lost on the next export and
-        # in a pickle (which rebuilds the solver's model); assigning a new
-        # array is how a model is set by hand.
-        coef.setflags(write=False)
-        intercept.setflags(write=False)
-        # A transposed view, not a copy: (n_features, n_outputs) in memory is
-        # the layout X @ coef_.T wants, and reordering a 53-class text model
-        # (14 MB) costs 10 ms a fit.
-        self.coef_ = coef.T
-        self.intercept_ = intercept
-        # What partial_fit compares coef_ and intercept_ with: an array
-        # assigned in their place is a model set by hand.
-        self._exported = (self.coef_, self.intercept_)
-        # The solver's state determines them: a pickle need not hold them.
-        self._coef_is_solvers = True
+    def _show_solvers_model(self, model=None):
+        """From now on ``coef_`` and ``intercept_`` are the solver's model,
+        computed when first read, or ``model`` (the best epoch's), a fixed
+        one that ``partial_fit`` does not continue from."""
+        self._shown = model
+        self._shown_by_hand = False
+
+    def _model(self):
+        """``(coef_, intercept_)``: the one shown, else the solver's."""
+        if self.__dict__.get("_shown") is not None:
+            return self._shown
+        if "_solver" not in self.__dict__:
+            raise AttributeError(
+                f"This {type(self).__name__} instance is not fitted yet: it has "
+                f"no coef_ or intercept_."
+            )
+        return self._solver.coef_intercept()
+
+    def _show_by_hand(self, coef, intercept):
+        self._shown = (coef, intercept)
+        self._shown_by_hand = True
+
+    @property
+    def coef_(self):
+        """Weights, shape (1, n_features) or (n_classes, n_features); read-only."""
+        return self._model()[0]
+
+    @coef_.setter
+    def coef_(self, value):
+        self._show_by_hand(value, self._model()[1])
+
+    @property
+    def intercept_(self):
+        """Intercepts, shape (1,) or (n_classes,); read-only."""
+        return self._model()[1]
+
+    @intercept_.setter
+    def intercept_(self, value):
+        self._show_by_hand(self._model()[0], value)
 
     def _log_loss(self, X, y_index, sample_weight):
         raw = self._raw_prediction(X)
@@ -827,9 +851,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _hand_set_model(self):
         """``(W, intercept)`` from a ``coef_`` or ``intercept_`` assigned by
-        hand since the last export, checked; None if neither was."""
-        exported = getattr(self, "_exported", (None, None))
-        if self.coef_ is exported[0] and self.intercept_ is exported[1]:
+        hand since the solver last trained, checked; None if neither was."""
+        if not self.__dict__.get("_shown_by_hand", False):
             return None
         coef = self.coef_.toarray() if sp.issparse(self.coef_) else self.coef_
         coef = np.asarray(coef, dtype=self._solver.dtype)
@@ -849,8 +872,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _discard_diverged(self, epoch):
         """Forget the model (it is no longer finite) and say what to change."""
-        for name in ("coef_", "intercept_", "_exported", "_solver", "classes_",
-                     "t_", "n_iter_"):
+        for name in ("_shown", "_shown_by_hand", "_solver", "classes_", "t_",
+                     "n_iter_"):
             self.__dict__.pop(name, None)
         rate = (
             f"learning_rate={self.learning_rate!r}"
@@ -976,10 +999,10 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         self : object
         """
         check_is_fitted(self)
-        if sp.issparse(self.coef_):
-            self.coef_ = self.coef_.toarray()
-            self._exported = (self.coef_, self.intercept_)  # not set by hand
-            self._coef_is_solvers = False
+        coef, intercept = self._model()
+        if sp.issparse(coef):
+            # Still set by hand if it was: partial_fit starts from it.
+            self._shown = (coef.toarray(), intercept)
         return self
 
     def sparsify(self):
@@ -993,42 +1016,12 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         self : object
         """
         check_is_fitted(self)
-        self.coef_ = sp.csr_matrix(self.coef_)
-        self._exported = (self.coef_, self.intercept_)  # not set by hand
-        self._coef_is_solvers = False
+        coef, intercept = self._model()
+        self._shown = (sp.csr_matrix(coef), intercept)
+        # Only its form changed: partial_fit continues from the solver, as
+        # it would have (or from the model set by hand, if that is it).
+        self._shown_by_hand = self.__dict__.get("_shown_by_hand", False)
         return self
-
-    def __getstate__(self):
-        state = dict(super().__getstate__())  # may be __dict__ itself
-        # Only its identity with coef_ and intercept_ matters, and not every
-        # serialiser keeps identities (joblib does not): rebuilt on load.
-        exported = state.pop("_exported", None)
-        if (
-            state.pop("_coef_is_solvers", False)
-            and exported is not None
-            and exported[0] is state.get("coef_")
-            and exported[1] is state.get("intercept_")
-        ):
-            # coef_ and intercept_ are a function of the solver's state, which
-            # is kept to continue training: recomputed on load, bit for bit,
-            # they need not be saved twice.
-            del state["coef_"], state["intercept_"]
-        elif exported is not None and (
-            exported[0] is not state.get("coef_")
-            or exported[1] is not state.get("intercept_")
-        ):
-            state["_set_by_hand"] = True  # the next partial_fit honours it
-        return state
-
-    def __setstate__(self, state):
-        set_by_hand = state.pop("_set_by_hand", False)
-        super().__setstate__(state)
-        if "coef_" in self.__dict__:
-            exported = (self.coef_, self.intercept_)
-            self._exported = (None, None) if set_by_hand else exported
-            self._coef_is_solvers = False
-        elif "_solver" in self.__dict__:
-            self._export()
 
     def __sklearn_is_fitted__(self):
         # validate_data sets n_features_in_ before a first call's own checks

@@ -54,10 +54,19 @@ Shapes: inside the solver the weights are ``(n_features, n_outputs)``, the
 layout ``X @ W`` wants; the estimator's ``coef_`` is their transpose.
 """
 
+import copy
+
 import numpy as np
 import scipy.sparse as sp
 
-from ._epoch import effective_n_threads, pay_all_owed_l1, shared_rate_epoch
+from ._epoch import (
+    effective_n_threads,
+    pay_all_owed_l1,
+    row_sums,
+    shared_rate_epoch,
+    sums,
+)
+from ._penalties import ElasticNet
 
 
 class Solver:
@@ -109,6 +118,15 @@ class Solver:
             else Average(average_start, n_features, n_outputs, W.dtype)
         )
         self.adagrad = AdaGradState(n_features, n_outputs) if per_feature else None
+        # The L1 strength of the last epoch, which reading the model pays the
+        # owed charges at (0: nothing is owed).
+        self.l1 = 0.0
+        self.scale_folds = 0  # counted by the compiled epoch
+        # sum(V**2) and sum(|V|), in float64: the penalty's value and the
+        # divergence check, kept up to date from the rows an epoch touches.
+        self._squares, self._absolutes = sums(W)
+        self._tracked_rows = 0  # rows summed since the last full pass
+        self._model = None  # coef_intercept's arrays, until the next change
 
     @property
     def dtype(self):
@@ -145,6 +163,9 @@ class Solver:
         self.V = W
         self.scale = 1.0
         self.intercept = intercept
+        self._model = None
+        self._squares, self._absolutes = sums(W)
+        self._tracked_rows = 0
         self.l1_applied[:] = self.l1_total
         if self.l1_entitled is not None:
             self.l1_entitled[:] = 0.0
@@ -157,6 +178,8 @@ class Solver:
 
     def __getstate__(self):
         state = self.__dict__.copy()
+        state["_model"] = None  # recomputed on demand, bit for bit
+        state["_seen"] = None  # scratch
         # Between epochs every feature has paid its L1 (run_epoch ends so),
         # and a vector of n_features copies of l1_total would add a binary
         # model's size again to its pickle.
@@ -171,7 +194,7 @@ class Solver:
 
     def weight_norm(self):
         """The Euclidean norm of the current weights W."""
-        return abs(self.scale) * float(np.linalg.norm(self.V))
+        return abs(self.scale) * np.sqrt(max(self._squares, 0.0))
 
     def observe(self, sample_weight, row_squared_norms):
         """Count new data into the statistics the steps depend on.
@@ -243,39 +266,145 @@ class Solver:
             The weighted mean of each batch's loss just before its step, plus
             the penalty at the end of the epoch.
         """
-        if self.adagrad is None and penalty.l1 and self.l1_entitled is None:
-            self.l1_entitled = np.zeros(self.V.shape[0])
-            self.l1_received = np.zeros(self.V.shape)
-        elif not penalty.l1:
-            # A stretch without L1 (set_params between partial_fit calls)
-            # neither charges nor rescales these: an L1 that returns starts
-            # its charges afresh rather than from stale ones.
-            self.l1_entitled = self.l1_received = None
+        self._model = None
+        if self.adagrad is None:
+            self._switch_l1(penalty)
+        elif not _same_penalty(self.adagrad.penalty, penalty) or (
+            self.adagrad.eta0 not in (None, schedule.eta0)
+        ):
+            # What untouched rows owe is owed at the old strengths and rates
+            # (set_params between partial_fit calls).
+            self.adagrad.pay_penalty(self, slice(None))
+            self._tracked_rows = self.V.shape[0]  # every row may have moved
+        self.l1 = penalty.l1
+        rows = self._rows_to_track(X)
+        if rows is not None:
+            before = row_sums(self.V, rows, self._seen_rows())
+        folds = self.scale_folds
         epoch = self._shared_rate_epoch if self.adagrad is None else self._adagrad_epoch
         weighted_loss = epoch(
             X, y, sample_weight, batches, loss, schedule, penalty, fit_intercept
         )
-        # Once an epoch, so that the weights read between epochs owe nothing.
-        if self.adagrad is None:
-            pay_all_owed_l1(self, self.V, penalty)
+        if rows is None or self.scale_folds != folds:
+            # A fold rewrote every row: the sums start again from all of V.
+            self._squares, self._absolutes = sums(self.V)
+            self._tracked_rows = 0
+            finite = self.average is None or np.isfinite(sums(self.average.U)[1])
         else:
-            self.adagrad.pay_penalty(self, slice(None))
-        return weighted_loss / batches.total_weight + penalty.value(self.V, self.scale)
+            # Untouched rows of V did not change (their shrink is the
+            # scale's): the sums change by the touched rows' difference.
+            after = row_sums(self.V, rows, self._seen_rows())
+            self._squares += after[0] - before[0]
+            self._absolutes += after[1] - before[1]
+            self._tracked_rows += after[2]
+            finite = self.average is None or np.isfinite(
+                row_sums(self.average.U, rows, self._seen_rows())[1]
+            )
+        finite = (
+            finite
+            and np.isfinite(self._squares)
+            and np.isfinite(self.scale)
+            and np.isfinite(self.intercept).all()
+        )
+        if not finite:
+            return np.inf
+        return weighted_loss / batches.total_weight + self.penalty_value(penalty)
+
+    def penalty_value(self, penalty):
+        """The penalty of the weights ``scale * V`` as they are stored.
+
+        Charges that rows untouched since owe are not counted; otherwise it
+        is ``penalty.value(V, scale)``, from sums kept per touched row.
+        """
+        value = 0.0
+        if penalty.l1:
+            value += penalty.l1 * abs(self.scale) * self._absolutes
+        if penalty.l2:
+            value += 0.5 * penalty.l2 * self.scale**2 * max(self._squares, 0.0)
+        return value
+
+    def _rows_to_track(self, X):
+        """The rows of V an epoch over X may change (X's column indices, with
+        repeats), or None when summing all of V instead costs no more,
+        amortised: once the rows tracked since the last full pass reach its
+        size, which also bounds the rounding the differences accumulate."""
+        if X.nnz >= self.V.shape[0] or self._tracked_rows >= self.V.shape[0]:
+            return None
+        return X.indices
+
+    def _seen_rows(self):
+        """``row_sums``'s scratch vector, kept between epochs."""
+        if self.__dict__.get("_seen") is None:
+            self._seen = np.zeros(self.V.shape[0], dtype=np.uint8)
+        return self._seen
+
+    def _switch_l1(self, penalty):
+        """Start or end the cumulative L1's state for an epoch under
+        ``penalty``."""
+        if penalty.l1 and self.l1_entitled is None:
+            self.l1_entitled = np.zeros(self.V.shape[0])
+            self.l1_received = np.zeros(self.V.shape)
+        elif not penalty.l1 and self.l1_entitled is not None:
+            # A stretch without L1 (set_params between partial_fit calls)
+            # neither charges nor rescales these: what is owed is paid now,
+            # and an L1 that returns starts its charges afresh rather than
+            # from stale ones.
+            pay_all_owed_l1(self, self.V, ElasticNet(self.l1, 1.0))
+            self._squares, self._absolutes = sums(self.V)
+            self._tracked_rows = 0
+            self.l1_entitled = self.l1_received = None
 
     def coef_intercept(self):
         """The model: averaged weights once averaging has started, else current.
 
+        Features untouched since their last step have their owed penalty
+        applied here, to a copy; the solver's own state does not change, so
+        reading the model never changes what training does next.
+
         Returns
         -------
-        coef : ndarray of shape (n_features, n_outputs)
-            A new array.
+        coef : ndarray of shape (n_outputs, n_features)
+            Read-only, the transpose of a C-ordered array: ``(n_features,
+            n_outputs)`` in memory is the layout ``X @ coef.T`` wants.
+            The same arrays until the solver next changes.
         intercept : ndarray of shape (n_outputs,)
-            A new array.
+            Read-only.
         """
-        avg = self.average
-        if avg is not None and avg.total:
-            return (avg.P * self.V - avg.U) / avg.total, avg.intercept_sum / avg.total
-        return self.scale * self.V, self.intercept.copy()
+        if self._model is None:
+            avg = self.average
+            if avg is not None and avg.total:
+                # P V - U does not change when owed penalties are paid (U
+                # records each payment's change of V times P).
+                coef = (avg.P * self.V - avg.U) / avg.total
+                intercept = avg.intercept_sum / avg.total
+            else:
+                coef = self.scale * self._paid_weights()
+                intercept = self.intercept.copy()
+            coef.setflags(write=False)
+            intercept.setflags(write=False)
+            self._model = coef.T, intercept
+        return self._model
+
+    def _paid_weights(self):
+        """V with every owed penalty applied: V itself if nothing is owed,
+        else a copy (the owed state stays as it is)."""
+        if self.adagrad is not None:
+            acc = self.adagrad
+            if acc.penalty is None or np.all(acc.paid_until == acc.n_steps):
+                return self.V
+            solver, acc = copy.copy(self), copy.copy(acc)
+            solver.V, solver.average = self.V.copy(), None
+            acc.paid_until = acc.paid_until.copy()
+            acc.pay_penalty(solver, slice(None))
+            return solver.V
+        if not self.l1 or np.all(self.l1_applied == self.l1_total):
+            return self.V
+        solver = copy.copy(self)
+        solver.V, solver.average = self.V.copy(), None
+        for name in ("l1_applied", "l1_entitled", "l1_received"):
+            setattr(solver, name, getattr(self, name).copy())
+        pay_all_owed_l1(solver, solver.V, ElasticNet(self.l1, 1.0))
+        return solver.V
 
     def _shared_rate_epoch(
         self, X, y, sample_weight, batches, loss, schedule, penalty, fit_intercept
@@ -494,6 +623,12 @@ class AdaGradState:
             solver.average.record_change(rows, V_new - V_rows)
         solver.V[rows] = V_new
         self.paid_until[rows] = self.n_steps
+
+
+def _same_penalty(a, b):
+    """Whether two penalties (None: none) have the same strengths."""
+    strengths = [(p.l1, p.l2) if p is not None else (0.0, 0.0) for p in (a, b)]
+    return strengths[0] == strengths[1]
 
 
 def repeated_prox(W, eta, penalty, n_times):
