@@ -1302,10 +1302,28 @@ cdef struct Workspace:
 
 
 cdef class _Workspace:
-    """The arrays behind an epoch's ``Workspace``, which points into them."""
+    """The arrays behind an epoch's ``Workspace``, which points into them.
+
+    Kept by the solver between epochs (``solver._workspace``): its
+    per-feature arrays are n_features long, and allocating them again for
+    every ``partial_fit`` chunk would cost in proportion to n_features. The
+    steps leave them as they found them (records cleared, stale numbers
+    checked against ``n_cols``), so a workspace serves any later epoch it is
+    large enough for.
+    """
 
     cdef Workspace ws
     cdef list arrays
+    cdef tuple shape  # (n_features, K, index dtype, by_feature, n_threads)
+    cdef Py_ssize_t largest, capacity
+
+    def serves(self, Py_ssize_t n_features, Py_ssize_t K, Py_ssize_t largest,
+               Py_ssize_t capacity, index_dtype, bint by_feature, int n_threads):
+        """Whether this workspace can run an epoch of these sizes."""
+        return (
+            self.shape == (n_features, K, index_dtype, by_feature, n_threads)
+            and largest <= self.largest and capacity <= self.capacity
+        )
 
     cdef double *doubles(self, shape):
         array = np.zeros(shape)
@@ -1320,6 +1338,8 @@ cdef class _Workspace:
     def __init__(self, Py_ssize_t n_features, Py_ssize_t K, Py_ssize_t largest,
                  Py_ssize_t capacity, index_dtype, bint by_feature, int n_threads):
         self.arrays = []
+        self.shape = (n_features, K, index_dtype, by_feature, n_threads)
+        self.largest, self.capacity = largest, capacity
         cdef Batch *batch = &self.ws.batch
         batch.start = <Py_ssize_t *>self.of_type(largest, np.intp)
         batch.stop = <Py_ssize_t *>self.of_type(largest, np.intp)
@@ -1477,10 +1497,17 @@ def shared_rate_epoch(
             nz += indptr[order[p] + 1] - indptr[order[p]]
         capacity = max(capacity, nz)
     n_threads = max(1, n_threads)
-    cdef _Workspace space = _Workspace(
-        weights.n_features, weights.K, largest, capacity,
-        np.asarray(indices).dtype, by_feature, n_threads,
-    )
+    index_dtype = np.asarray(indices).dtype
+    cdef _Workspace space = getattr(solver, "_workspace", None)
+    if space is None or not space.serves(
+        weights.n_features, weights.K, largest, capacity, index_dtype,
+        by_feature, n_threads,
+    ):
+        space = _Workspace(
+            weights.n_features, weights.K, largest, capacity, index_dtype,
+            by_feature, n_threads,
+        )
+        solver._workspace = space
     # Raw pointers: memoryview indexing in the inner loops keeps the
     # compiler from holding strides and bases in registers.
     cdef const floating *X_data = &data[0] if data.shape[0] else NULL

@@ -745,21 +745,24 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         """
         if self.class_weight is None or not sample_weight.any():
             return sample_weight
+        return sample_weight * self._class_weights(classes, counts)[y_index]
+
+    def _class_weights(self, classes, counts):
+        """The weight of each class: ``class_weight`` resolved, with
+        ``"balanced"`` from ``counts`` (rows of non-zero weight per class)."""
         if self.class_weight == "balanced":
             with np.errstate(divide="ignore"):
                 weights = counts.sum() / (len(classes) * counts)
-            weights = np.where(counts > 0, weights, 0.0)
-        else:
-            weights = compute_class_weight(
-                self.class_weight, classes=classes, y=classes[y_index]
+            return np.where(counts > 0, weights, 0.0)
+        # y only matters to "balanced": any labels do for a dict.
+        weights = compute_class_weight(self.class_weight, classes=classes, y=classes)
+        bad = ~np.isfinite(weights) | (weights < 0)
+        if bad.any():
+            raise ValueError(
+                f"class_weight must be finite and non-negative; it gives "
+                f"{weights[bad][0]!r} to class {classes[bad][0]!r}."
             )
-            bad = ~np.isfinite(weights) | (weights < 0)
-            if bad.any():
-                raise ValueError(
-                    f"class_weight must be finite and non-negative; it gives "
-                    f"{weights[bad][0]!r} to class {classes[bad][0]!r}."
-                )
-        return sample_weight * weights[y_index]
+        return weights
 
     def _validation_split(self, y_index, sample_weight, rng):
         splitter = StratifiedShuffleSplit(
@@ -846,7 +849,8 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
     def _progress_line(self, epoch, objective, seconds):
         return (
             f"-- Epoch {epoch}, objective: {objective:.6f}, norm W: "
-            f"{self._solver.weight_norm():.4f}, t: {self._solver.t:.10g}, {seconds:.3f} s"
+            f"{self._solver.weight_norm():.4f}, t: {self._solver.t:.10g}, "
+            f"{seconds:.3f} s"
         )
 
     def _hand_set_model(self):

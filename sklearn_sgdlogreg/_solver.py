@@ -74,10 +74,10 @@ class Solver:
 
     The solver owns the weights ``W = scale * V``, the intercept, the
     penalties features still owe, the running average, AdaGrad's
-    accumulators and the statistics of the data seen. The estimator calls :meth:`observe` with new data,
-    :meth:`set_average` and :meth:`run_epoch` to train, and reads the model
-    through :meth:`coef_intercept`, ``t``, ``dtype``, ``per_feature`` and
-    :meth:`weight_norm`.
+    accumulators and the statistics of the data seen. The estimator calls
+    :meth:`observe` with new data, :meth:`set_average` and :meth:`run_epoch`
+    to train, and reads the model through :meth:`coef_intercept`, ``t``,
+    ``dtype``, ``per_feature`` and :meth:`weight_norm`.
 
     Parameters
     ----------
@@ -127,6 +127,7 @@ class Solver:
         self._squares, self._absolutes = sums(W)
         self._tracked_rows = 0  # rows summed since the last full pass
         self._model = None  # coef_intercept's arrays, until the next change
+        self._workspace = None  # the compiled epoch's scratch, kept between epochs
 
     @property
     def dtype(self):
@@ -179,10 +180,10 @@ class Solver:
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_model"] = None  # recomputed on demand, bit for bit
-        state["_seen"] = None  # scratch
-        # Between epochs every feature has paid its L1 (run_epoch ends so),
-        # and a vector of n_features copies of l1_total would add a binary
-        # model's size again to its pickle.
+        state["_seen"] = state["_workspace"] = None  # scratch
+        # Without L1 (or once every feature has paid it) this is n_features
+        # copies of l1_total, which would add a binary model's size again to
+        # its pickle.
         if np.all(self.l1_applied == self.l1_total):
             state["l1_applied"] = self.l1_applied.size
         return state
@@ -191,6 +192,20 @@ class Solver:
         if isinstance(state["l1_applied"], int):
             state["l1_applied"] = np.full(state["l1_applied"], state["l1_total"])
         self.__dict__.update(state)
+
+    def __sizeof__(self):
+        # What Dask weighs a solver by when it moves or spills one: its
+        # arrays (sys.getsizeof sees only the object).
+        arrays = [self.V, self.intercept]
+        if self.l1_entitled is not None:  # else l1_applied pickles as a number
+            arrays += [self.l1_applied, self.l1_entitled, self.l1_received]
+        if self.average is not None:
+            arrays += [self.average.U, self.average.intercept_sum]
+        if self.adagrad is not None:
+            arrays += [self.adagrad.squared_sum, self.adagrad.paid_until]
+        return object.__sizeof__(self) + sum(
+            a.nbytes for a in arrays if a is not None
+        )
 
     def weight_norm(self):
         """The Euclidean norm of the current weights W."""
@@ -218,12 +233,7 @@ class Solver:
         # In float64: float32 weights near their maximum overflow when summed.
         weight_sum = float(sample_weight.sum(dtype=np.float64))
         if self.first_samples is None:
-            rows = np.count_nonzero(sample_weight)
-            # Divided by, not multiplied by its inverse: the mean of
-            # subnormal weights has no finite inverse.
-            self.weight_unit = min(1.0, weight_sum / rows)
-            self.first_samples = weight_sum / self.weight_unit
-            self.samples_per_row = self.first_samples / rows
+            self._fix_units(weight_sum, np.count_nonzero(sample_weight))
         total = self._weight_sum + weight_sum
         # A running mean, its terms weighted by their share of the total
         # weight: the weighted sum itself overflows for weights and norms
@@ -237,6 +247,27 @@ class Solver:
             )
         )
         self._weight_sum = total
+
+    def observe_summary(self, weight_sum, rows, mean_squared_norm):
+        """:meth:`observe` for data seen elsewhere, from its summary: its
+        summed weight, its rows of non-zero weight and its weighted mean
+        squared row norm (the data-parallel fit summarises every partition
+        on its worker)."""
+        if self.first_samples is None:
+            self._fix_units(weight_sum, rows)
+        total = self._weight_sum + weight_sum
+        self._mean_squared_norm = self._mean_squared_norm * (
+            self._weight_sum / total
+        ) + mean_squared_norm * (weight_sum / total)
+        self._weight_sum = total
+
+    def _fix_units(self, weight_sum, rows):
+        """The first data's units: see :meth:`observe`."""
+        # Divided by, not multiplied by its inverse: the mean of subnormal
+        # weights has no finite inverse.
+        self.weight_unit = min(1.0, weight_sum / rows)
+        self.first_samples = weight_sum / self.weight_unit
+        self.samples_per_row = self.first_samples / rows
 
     @property
     def mean_squared_norm(self):
@@ -406,6 +437,82 @@ class Solver:
         pay_all_owed_l1(solver, solver.V, ElasticNet(self.l1, 1.0))
         return solver.V
 
+    def contribution(self, start, weighted_loss, loss_weight):
+        """What this solver, a copy of ``start`` that trained on a share of
+        the data, adds to the mixture of all shares (:meth:`mixed`).
+
+        ``start`` must have no average scale pending (``average.P == 0``,
+        as :meth:`mixed` leaves it). ``weighted_loss``, ``loss_weight``: the
+        share's summed weighted losses and weights, for the objective.
+        """
+        samples = self.t - start.t
+        parts = {
+            "samples": samples,
+            "W": samples * (self.scale * self._paid_weights()),
+            "intercept": samples * self.intercept.astype(np.float64),
+            "weighted_loss": weighted_loss,
+            "loss_weight": loss_weight,
+        }
+        if self.average is not None:
+            avg, before = self.average, start.average
+            # The share's sum of weighted iterates: P V - U less the start's
+            # (P = 0 there, so -U).
+            parts["average_sum"] = avg.P * self.V - avg.U
+            if before is not None:
+                parts["average_sum"] += before.U
+                parts["average_total"] = avg.total - before.total
+                parts["average_intercept"] = avg.intercept_sum - before.intercept_sum
+            else:
+                parts["average_total"] = avg.total
+                parts["average_intercept"] = avg.intercept_sum.copy()
+        return Contribution(parts)
+
+    def mixed(self, contribution, gain=1.0):
+        """A new solver: this one (the shares' common start) moved ``gain``
+        times toward the mixture of the shares' models, weighted by their
+        samples, with the step counter advanced by all their samples and the
+        average holding all their iterates.
+
+        ``gain=1`` is the mixture itself (iterative parameter mixing: Mann
+        et al., 2009; McDonald, Hall and Mann, 2010); ``gain`` = the number
+        of shares, of equal samples, adds up their moves, as one machine
+        taking their steps in turn would to first order (a server learning
+        rate, Reddi et al., 2021).
+
+        The owed penalties were paid into each share's model; the
+        cumulative L1's state starts afresh, as after :meth:`set_weights`.
+        """
+        parts = contribution.parts
+        mixed = copy.copy(self)
+        mixed._model = mixed._seen = None
+        if parts["samples"] > 0:
+            V = parts["W"] / parts["samples"]
+            intercept = parts["intercept"] / parts["samples"]
+            if gain != 1:
+                start = self.scale * self._paid_weights()
+                V = start + gain * (V - start)
+                intercept = self.intercept + gain * (intercept - self.intercept)
+        else:
+            V, intercept = self.scale * self.V, self.intercept
+        average = self.average
+        mixed.average = None  # set_weights would restart it
+        mixed.l1_applied = self.l1_applied.copy()
+        mixed.l1_entitled = mixed.l1_received = None  # made afresh by L1
+        mixed.set_weights(
+            V.astype(self.dtype, copy=False), intercept.astype(self.dtype)
+        )
+        mixed.t = self.t + parts["samples"]
+        if average is not None:
+            mixed.average = copy.copy(average)
+            # With P = 0, P V - U = -U holds the sum of weighted iterates.
+            mixed.average.P = 0.0
+            mixed.average.U = average.U - parts["average_sum"].astype(self.dtype)
+            mixed.average.total = average.total + parts["average_total"]
+            mixed.average.intercept_sum = average.intercept_sum + parts[
+                "average_intercept"
+            ].astype(self.dtype)
+        return mixed
+
     def _shared_rate_epoch(
         self, X, y, sample_weight, batches, loss, schedule, penalty, fit_intercept
     ):
@@ -480,6 +587,25 @@ class Solver:
         acc.paid_until[cols] = acc.n_steps
         self.intercept -= (damping * step_b).astype(self.intercept.dtype)
         return sample_loss
+
+
+class Contribution:
+    """A share's additions to a mixture of models (:meth:`Solver.mixed`):
+    its samples, its model times its samples, its average's sums and its
+    loss. Contributions add, so a tree of workers can sum them."""
+
+    def __init__(self, parts):
+        self.parts = parts
+
+    def __sizeof__(self):
+        return object.__sizeof__(self) + sum(
+            getattr(v, "nbytes", 8) for v in self.parts.values()
+        )
+
+    def __add__(self, other):
+        # Only the average's keys may be missing, from every share alike.
+        return Contribution({key: self.parts[key] + other.parts[key]
+                             for key in self.parts})
 
 
 class Batches:
