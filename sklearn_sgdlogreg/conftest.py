@@ -7,3 +7,6 @@ from importlib.util import find_spec
 collect_ignore = []
 if find_spec("skl2onnx") is None or find_spec("onnxruntime") is None:
     collect_ignore.append("onnx.py")
+# The Dask module's example starts a LocalCluster: the [dask] extra.
+if find_spec("dask") is None or find_spec("distributed") is None:
+    collect_ignore.append("dask.py")
