@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from benchmarks import dask_wrappers
 from benchmarks.report import DEBIAN_COLUMNS
 from benchmarks.run import main
 from benchmarks.targets import Check, log_log_slope
@@ -86,3 +87,39 @@ def test_quick_benchmark_prints_every_row_and_target(tmp_path, capsys):
     else:
         assert results.plot == tmp_path / "logloss_vs_seconds.png"
         assert results.plot.stat().st_size > 10_000
+
+
+def _wrapper_rows(ours, not_averaged, theirs):
+    def row(seconds):
+        return {"seconds": seconds, "compute": seconds / 2, "transfer": 0.1,
+                "moves": 3, "all_seconds": [seconds], "log_loss": 1.0,
+                "accuracy": 0.5, "pickle_mb": 10.0, "dumps_s": 0.1,
+                "loads_s": 0.1}  # fmt: skip
+
+    return {
+        dask_wrappers.OURS: row(ours),
+        dask_wrappers.NOT_AVERAGED: row(not_averaged),
+        dask_wrappers.THEIRS: row(theirs),
+    }
+
+
+@pytest.mark.parametrize("ours, verdict", [(1.0, "PASS"), (3.0, "MISS")])
+def test_dask_wrappers_report_judges_the_default_against_sgdclassifier(
+    ours, verdict
+):
+    params = {"documents": 100, "chunk": 10, "classes": 3, "features": 8,
+              "alpha": 1e-6, "repeats": 1}  # fmt: skip
+    rows = _wrapper_rows(ours, not_averaged=0.5, theirs=2.0)
+    lines = dask_wrappers.report(rows, rows, params)
+    assert lines[-1] == f"{verdict} (the default): {dask_wrappers.TARGET}"
+    assert f"over SGDLogisticRegression's: {2.0 / ours:.2f}x" in "\n".join(lines)
+    assert sum(line.startswith("| SGD") for line in lines) == 6
+
+
+def test_dask_wrappers_quick_run(capsys):
+    pytest.importorskip("distributed")
+    pytest.importorskip("dask_ml")
+    dask_wrappers.main(["--quick", "--repeats", "1"])
+    out = capsys.readouterr().out
+    assert out.count("| SGDLogisticRegression |") == 2
+    assert out.splitlines()[-1].endswith(dask_wrappers.TARGET)
