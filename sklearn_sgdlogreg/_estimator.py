@@ -1027,6 +1027,15 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         self._shown_by_hand = self.__dict__.get("_shown_by_hand", False)
         return self
 
+    def __sizeof__(self):
+        # What Dask weighs the estimator by when it decides whether to move
+        # a model to the data or the data to the model (dask-ml's
+        # Incremental): the solver's arrays, not the object's few bytes.
+        size = object.__sizeof__(self)
+        if "_solver" in self.__dict__:
+            size += self._solver.__sizeof__()
+        return size
+
     def __sklearn_is_fitted__(self):
         # validate_data sets n_features_in_ before a first call's own checks
         # can refuse it: that attribute alone is not a fitted model.

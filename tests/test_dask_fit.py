@@ -18,12 +18,10 @@ from sklearn_sgdlogreg import dask as sgd_dask  # noqa: E402
 from sklearn_sgdlogreg.dask import DaskSGDLogisticRegression  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def client():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
-        yield client
+@pytest.fixture
+def client(dask_client):
+    """The session's LocalCluster of two worker processes (tests/conftest.py)."""
+    return dask_client
 
 
 @pytest.fixture(scope="module")
