@@ -213,6 +213,51 @@ def report(task, local, x_bytes, fits):
     return targets
 
 
+#: Network bandwidth of the projection, bytes/s: 10 Gb/s Ethernet.
+BANDWIDTH = 1.25e9
+#: The scheduler's time per task, seconds.
+TASK_SECONDS = 1e-3
+
+
+def projection(local, one, two, model_bytes, workers=(2, 8, 64, 512)):
+    """Seconds per epoch on W workers, on paper, from the measurements.
+
+    An epoch is the compute (one worker's, divided by W: the data split
+    evenly), the start model sent out, the contributions added in a tree
+    (ceil(log2 W) levels, each one transfer and one addition), and what an
+    epoch costs on the cluster beyond that (``overhead``: one worker's epoch
+    less one machine's, which is scheduling, the copies and the mixing),
+    plus a millisecond of the scheduler's time for each of the epoch's 2W
+    tasks (the order of Dask's per-task overhead). The model goes out as a
+    tree too at best (each worker that has it sends it on), one by one from
+    its holder at worst.
+    """
+    compute = local.epoch_seconds
+    overhead = max(one.epoch_seconds - compute, 0.0)
+    rows = []
+    for w in workers:
+        levels = int(np.ceil(np.log2(w)))
+        hop = model_bytes / BANDWIDTH
+        fixed = compute / w + overhead + 2 * w * TASK_SECONDS
+        best = fixed + 2 * levels * hop
+        worst = fixed + levels * hop + (w - 1) * hop
+        rows.append((w, compute / w, best, worst, (w - 1) * 2 * model_bytes))
+    return overhead, rows
+
+
+def print_projection(task, local, one, two, model_bytes):
+    overhead, rows = projection(local, one, two, model_bytes)
+    print(f"  on paper ({_mb(model_bytes)} a model, {BANDWIDTH / 1e9:g} GB/s, "
+          f"{overhead:.3f} s overhead an epoch):")  # fmt: skip
+    header = ("workers", "compute s", "epoch s, tree", "epoch s, serial",
+              "speed-up", "bytes/epoch")  # fmt: skip
+    widths = (7, 10, 14, 16, 9, 12)
+    print("  " + " ".join(f"{h:>{w}s}" for h, w in zip(header, widths)))
+    for w, compute, best, worst, sent in rows:
+        print(f"  {w:7d} {compute:10.3f} {best:14.3f} {worst:16.3f} "
+              f"{local.epoch_seconds / best:8.1f}x {_mb(sent):>12s}")  # fmt: skip
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small data")
@@ -227,6 +272,10 @@ def main(argv=None):
                   flush=True)  # fmt: skip
             fits.append(dask_fit(task, n_workers, combine)[1])
         results.append((task, local, fits, report(task, local, x_bytes, fits)))
+        # What travels per transfer: the model's state, measured as the
+        # 2-worker fit's bytes per epoch over its 2 transfers (start model
+        # out, contribution back).
+        print_projection(task, local, fits[0], fits[1], fits[1].sent_bytes / 2)
     return results
 
 

@@ -171,6 +171,7 @@ class DaskSGDLogisticRegression(SGDLogisticRegression):
             parts = client.map(_divide_weights, parts, unit=solver.weight_unit,
                                pure=False)  # fmt: skip
         self._reset(classes, counts, rng, solver)
+        del solver  # the estimator's reference is let go once it is sent
         self.n_features_in_ = n_features
         self.__dict__.pop("feature_names_in_", None)
         self._fit_on_cluster(client, parts)
@@ -189,6 +190,9 @@ class DaskSGDLogisticRegression(SGDLogisticRegression):
                     self.fit_intercept)  # fmt: skip
         rule = StoppingRule(self._tol(), self.n_iter_no_change)
         state = client.scatter(self._solver, hash=False)
+        # The client holds no model while the cluster trains: only the
+        # final one comes back.
+        del self._solver
         converged = False
         for epoch in range(1, self.max_iter + 1):
             tic = time.perf_counter()
