@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from benchmarks import outofcore
 from benchmarks.report import DEBIAN_COLUMNS
 from benchmarks.run import main
 from benchmarks.targets import Check, log_log_slope
@@ -86,3 +87,41 @@ def test_quick_benchmark_prints_every_row_and_target(tmp_path, capsys):
     else:
         assert results.plot == tmp_path / "logloss_vs_seconds.png"
         assert results.plot.stat().st_size > 10_000
+
+
+def test_quick_outofcore_scores_every_tenth_and_checks_the_targets(capsys):
+    result = outofcore.main(["--quick"])
+    out = capsys.readouterr().out
+
+    assert result.n_chunks == 10 and result.seen == [10_000 * k for k in range(1, 11)]
+    throughput = out.split("\n\n")[0].splitlines()[4:]
+    assert [line.split("  ")[0] for line in throughput] == [
+        "draw the text",
+        "hash (HashingVectorizer)",
+        *(
+            f"partial_fit, {t}: {n}"
+            for t in outofcore.TASKS
+            for n in outofcore.LEARNERS
+        ),
+    ]
+    table = out.split("after each tenth of the stream:\n")[1].split("\n\n")[0]
+    # The column names, the rule, ten tenths, class frequencies, planted model.
+    body = table.splitlines()[2:]
+    assert len(body) == 12
+    assert [line.split()[0] for line in body[:10]] == [f"{n:,}" for n in result.seen]
+    for (task, name), losses in result.log_loss.items():
+        assert len(losses) == 10
+        # No model learnt from the stream beats the one that drew its labels.
+        assert min(losses) > result.planted_log_loss[task]
+        if name == "SGDLogisticRegression":
+            assert losses[-1] < losses[0]
+            assert losses[-1] < 0.8 * result.prior_log_loss[task]
+    assert sorted(result.resident) == [2, 10]
+    assert all(nbytes > 0 for nbytes in result.resident.values())
+    assert [check.target for check in result.checks] == ["memory", "speed", "speed"]
+    printed = [line for line in out.splitlines() if line.startswith("target ")]
+    assert len(printed) == len(result.checks)
+    for line, check in zip(printed, result.checks, strict=True):
+        status = "PASS" if check.holds else "MISS"
+        assert line.startswith(f"target {check.target}: {status} {check.what}: ")
+
