@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from benchmarks import outofcore
+from benchmarks import chunks, outofcore
 from benchmarks.report import DEBIAN_COLUMNS
 from benchmarks.run import main
 from benchmarks.targets import Check, log_log_slope
@@ -125,3 +125,20 @@ def test_quick_outofcore_scores_every_tenth_and_checks_the_targets(capsys):
         status = "PASS" if check.holds else "MISS"
         assert line.startswith(f"target {check.target}: {status} {check.what}: ")
 
+
+def test_quick_chunks_times_every_size_for_both_learners(capsys):
+    result = chunks.main(["--quick"])
+    out = capsys.readouterr().out
+
+    assert result.sizes == list(chunks.CHUNK_SIZES)
+    assert set(result.seconds) == {
+        (name, size) for name in chunks.LEARNERS for size in chunks.CHUNK_SIZES
+    }
+    assert all(seconds > 0 for seconds in result.seconds.values())
+    body = out.split("\n\n")[0].splitlines()[4:]
+    assert [line.split()[:2] for line in body] == [
+        [f"{size:,}", f"{-(-result.n_train // size):,}"] for size in result.sizes
+    ]
+    for size in result.sizes:
+        assert result.log_loss["SGDLogisticRegression", size] < result.prior_log_loss
+    assert len(result.checks) == 3 and out.count("target chunks: ") == 3
