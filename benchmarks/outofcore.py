@@ -1,7 +1,7 @@
 """Out-of-core text: synthetic documents hashed chunk by chunk into partial_fit.
 
 ``python -m benchmarks.outofcore [--docs N] [--chunk N] [--held-out N]
-[--quick]``
+[--nnz-per-row W] [--quick]``
 
 ``PlantedBagOfWords(n_classes=53).texts`` draws the stream as text, one chunk
 at a time. Each chunk is hashed once by ``HashingVectorizer(n_features=2**18,
@@ -111,6 +111,7 @@ class OutOfCore:
     n_documents: int
     chunk_size: int
     n_held_out: int
+    nnz_per_row: float
     positive: int
     n_chunks: int = 0
     tokens: int = 0
@@ -138,21 +139,33 @@ class OutOfCore:
         return theirs / ours
 
 
-def _held_out(source, vectorizer, n_held_out):
-    """The hashed held-out set, the positive class of the binary task, the
-    labels per task, and the planted model's log-loss on each task (the rows
-    of ``chunks`` are the same documents as ``texts``)."""
+def planted_proba(source, n_documents, random_state):
+    """The planted model's probabilities for the documents that
+    ``source.texts(n_documents, random_state=random_state)`` draws (``chunks``
+    draws the same documents, as the rows the model reads)."""
+    return np.vstack([
+        source.predict_proba(rows)
+        for rows, _ in source.chunks(n_documents, random_state=random_state)
+    ])  # fmt: skip
+
+
+def positive_class(source):
+    """The binary task's positive class: the most frequent under the planted
+    model, over a fixed sample of documents (so that it does not depend on
+    the size of the held-out set)."""
+    return int(np.argmax(planted_proba(source, 20_000, HELD_OUT_SEED).mean(axis=0)))
+
+
+def _held_out(source, vectorizer, n_held_out, positive):
+    """The hashed held-out set, its labels per task, and the planted model's
+    log-loss on each task."""
     documents, y = [], []
     for chunk, labels in source.texts(n_held_out, random_state=HELD_OUT_SEED):
         documents += chunk
         y.append(labels)
     y = np.concatenate(y)
     X = vectorizer.transform(documents)
-    proba = np.vstack([
-        source.predict_proba(rows)
-        for rows, _ in source.chunks(n_held_out, random_state=HELD_OUT_SEED)
-    ])  # fmt: skip
-    positive = int(np.argmax(proba.mean(axis=0)))
+    proba = planted_proba(source, n_held_out, HELD_OUT_SEED)
     labels = task_labels(y, positive)
     planted = {
         TASKS[0]: log_loss(y, proba, labels=np.arange(N_CLASSES)),
@@ -161,11 +174,15 @@ def _held_out(source, vectorizer, n_held_out):
             np.column_stack([1 - proba[:, positive], proba[:, positive]]),
         ),
     }
-    return X, positive, labels, planted
+    return X, labels, planted
 
 
 def run_outofcore(
-    n_documents=10_000_000, chunk_size=10_000, n_held_out=20_000, log=None
+    n_documents=10_000_000,
+    chunk_size=10_000,
+    n_held_out=20_000,
+    nnz_per_row=NNZ_PER_ROW,
+    log=None,
 ):
     """Stream ``n_documents`` through the hashing into the four learners.
 
@@ -176,6 +193,8 @@ def run_outofcore(
     n_held_out : int, default=20_000
         Documents drawn once, with another seed than the stream's, to score
         the learners on.
+    nnz_per_row : float, default=25
+        Distinct words per document, on average (``PlantedBagOfWords``).
     log : callable or None, default=None
         Called with progress messages; None prints them to stderr.
 
@@ -186,15 +205,21 @@ def run_outofcore(
     log = log or (lambda message: print(message, file=sys.stderr, flush=True))
     start = time.perf_counter()
     source = PlantedBagOfWords(
-        n_classes=N_CLASSES, nnz_per_row=NNZ_PER_ROW, random_state=SOURCE_SEED
+        n_classes=N_CLASSES, nnz_per_row=nnz_per_row, random_state=SOURCE_SEED
     )
     vectorizer = HashingVectorizer(n_features=N_FEATURES, alternate_sign=False)
-    X_test, positive, y_test, planted = _held_out(source, vectorizer, n_held_out)
+    positive = positive_class(source)
+    X_test, y_test, planted = _held_out(source, vectorizer, n_held_out, positive)
     learners = make_learners()
     classes = {TASKS[0]: np.arange(N_CLASSES), TASKS[1]: np.arange(2)}
     counts = {task: np.zeros(len(classes[task])) for task in TASKS}
     result = OutOfCore(
-        n_documents, chunk_size, n_held_out, positive, planted_log_loss=planted
+        n_documents,
+        chunk_size,
+        n_held_out,
+        nnz_per_row,
+        positive,
+        planted_log_loss=planted,
     )
     result.n_chunks = -(-n_documents // chunk_size)
     result.learn_seconds = dict.fromkeys(learners, 0.0)
@@ -292,7 +317,7 @@ def outofcore_text(result):
         (
             f"   documents: {result.tokens / n:.1f} tokens, {result.nnz / n:.1f} "
             f"hashed non-zeros on average (PlantedBagOfWords, nnz_per_row="
-            f"{NNZ_PER_ROW}); binary: planted class {result.positive} against "
+            f"{result.nnz_per_row:g}); binary: planted class {result.positive} against "
             f"the rest; wall time {result.wall_seconds:.0f} s"
         ),
     ]
@@ -368,12 +393,18 @@ def main(argv=None):
         help="held-out documents (default 20,000; 5,000 with --quick)",
     )
     parser.add_argument(
+        "--nnz-per-row",
+        type=float,
+        default=NNZ_PER_ROW,
+        help=f"distinct words per document, on average (default {NNZ_PER_ROW})",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="a smoke run of seconds: 100,000 documents"
     )
     args = parser.parse_args(argv)
     n_documents = args.docs or (100_000 if args.quick else 10_000_000)
     n_held_out = args.held_out or (5_000 if args.quick else 20_000)
-    result = run_outofcore(n_documents, args.chunk, n_held_out)
+    result = run_outofcore(n_documents, args.chunk, n_held_out, args.nnz_per_row)
     result.text = outofcore_text(result)
     print(result.text)
     return result

@@ -30,7 +30,15 @@ from threadpoolctl import threadpool_limits
 from sklearn_sgdlogreg import SGDLogisticRegression, _epoch
 from sklearn_sgdlogreg.datasets import PlantedBagOfWords
 
-from .outofcore import ALPHA, N_CLASSES, NNZ_PER_ROW, SOURCE_SEED, STREAM_SEED
+from .outofcore import (
+    ALPHA,
+    N_CLASSES,
+    NNZ_PER_ROW,
+    SOURCE_SEED,
+    STREAM_SEED,
+    positive_class,
+    task_labels,
+)
 from .profile_epoch import PHASES
 
 WARM_UP_CALLS = 2
@@ -49,10 +57,8 @@ def hashed_chunks(task, n_chunks, chunk_size, n_features):
         )
     ]
     if task == "binary":
-        # The most frequent class of the stream stands for the benchmark's
-        # (the most frequent under the planted model).
-        positive = np.bincount(np.concatenate([y for _, y in chunks])).argmax()
-        chunks = [(X, (y == positive).astype(np.intp)) for X, y in chunks]
+        positive = positive_class(source)
+        chunks = [(X, task_labels(y, positive)["binary"]) for X, y in chunks]
     return chunks, np.unique(np.concatenate([y for _, y in chunks]))
 
 
