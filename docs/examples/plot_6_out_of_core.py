@@ -26,7 +26,7 @@ and the best possible held-out log-loss, the planted model's, is known.
 # The build of these pages streams 40,000 documents. The repository's
 # benchmark streams 10 million the same way, over 53 classes, and times
 # every stage (``python -m benchmarks.outofcore`` from the repository's top
-# folder, about a quarter of an hour); set ``N_DOCUMENTS`` below to a larger
+# folder, 11 to 13 minutes on 2 cores); set ``N_DOCUMENTS`` below to a larger
 # number to run a longer stream here.
 import matplotlib.pyplot as plt
 import numpy as np
