@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from benchmarks import dask_wrappers
+from benchmarks import chunks, dask_wrappers, outofcore
 from benchmarks.report import DEBIAN_COLUMNS
 from benchmarks.run import main
 from benchmarks.targets import Check, log_log_slope
@@ -123,3 +123,58 @@ def test_dask_wrappers_quick_run(capsys):
     out = capsys.readouterr().out
     assert out.count("| SGDLogisticRegression |") == 2
     assert out.splitlines()[-1].endswith(dask_wrappers.TARGET)
+
+
+def test_quick_outofcore_scores_every_tenth_and_checks_the_targets(capsys):
+    result = outofcore.main(["--quick"])
+    out = capsys.readouterr().out
+
+    assert result.n_chunks == 10 and result.seen == [10_000 * k for k in range(1, 11)]
+    throughput = out.split("\n\n")[0].splitlines()[4:]
+    assert [line.split("  ")[0] for line in throughput] == [
+        "draw the text",
+        "hash (HashingVectorizer)",
+        *(
+            f"partial_fit, {t}: {n}"
+            for t in outofcore.TASKS
+            for n in outofcore.LEARNERS
+        ),
+    ]
+    table = out.split("after each tenth of the stream:\n")[1].split("\n\n")[0]
+    # The column names, the rule, ten tenths, class frequencies, planted model.
+    body = table.splitlines()[2:]
+    assert len(body) == 12
+    assert [line.split()[0] for line in body[:10]] == [f"{n:,}" for n in result.seen]
+    for (task, name), losses in result.log_loss.items():
+        assert len(losses) == 10
+        # No model learnt from the stream beats the one that drew its labels.
+        assert min(losses) > result.planted_log_loss[task]
+        if name == "SGDLogisticRegression":
+            assert losses[-1] < losses[0]
+            assert losses[-1] < 0.8 * result.prior_log_loss[task]
+    assert sorted(result.resident) == [2, 10]
+    assert all(nbytes > 0 for nbytes in result.resident.values())
+    assert [check.target for check in result.checks] == ["memory", "speed", "speed"]
+    printed = [line for line in out.splitlines() if line.startswith("target ")]
+    assert len(printed) == len(result.checks)
+    for line, check in zip(printed, result.checks, strict=True):
+        status = "PASS" if check.holds else "MISS"
+        assert line.startswith(f"target {check.target}: {status} {check.what}: ")
+
+
+def test_quick_chunks_times_every_size_for_both_learners(capsys):
+    result = chunks.main(["--quick"])
+    out = capsys.readouterr().out
+
+    assert result.sizes == list(chunks.CHUNK_SIZES)
+    assert set(result.seconds) == {
+        (name, size) for name in chunks.LEARNERS for size in chunks.CHUNK_SIZES
+    }
+    assert all(seconds > 0 for seconds in result.seconds.values())
+    body = out.split("\n\n")[0].splitlines()[4:]
+    assert [line.split()[:2] for line in body] == [
+        [f"{size:,}", f"{-(-result.n_train // size):,}"] for size in result.sizes
+    ]
+    for size in result.sizes:
+        assert result.log_loss["SGDLogisticRegression", size] < result.prior_log_loss
+    assert len(result.checks) == 3 and out.count("target chunks: ") == 3

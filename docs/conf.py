@@ -72,7 +72,8 @@ sphinx_gallery_conf = {
     "examples_dirs": "examples",
     "gallery_dirs": "auto_examples",
     "filename_pattern": "/plot_",
-    # plot_1_... to plot_5_...: from the speed comparison to calibration.
+    # plot_1_... to plot_6_...: from the speed comparison to a synthetic
+    # out-of-core stream.
     "within_subsection_order": "FileNameSortKey",
     "doc_module": ("sklearn_sgdlogreg",),
     "backreferences_dir": "api/generated/backreferences",

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer
 from sklearn.metrics import accuracy_score, log_loss
+from sklearn.preprocessing import normalize
 
 from sklearn_sgdlogreg import SGDLogisticRegression
 from sklearn_sgdlogreg.datasets import PlantedBagOfWords
@@ -105,3 +107,48 @@ def test_other_source_seed_plants_another_model():
     b = PlantedBagOfWords(n_features=2**14, random_state=1)
     assert a.coef_.shape == b.coef_.shape
     assert not np.allclose(a.coef_, b.coef_)
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_texts_spell_the_documents_and_labels_of_chunks(n_classes):
+    source = PlantedBagOfWords(n_classes=n_classes, n_features=2**12)
+    texts = list(source.texts(2_500, chunk_size=1_000, random_state=5))
+    rows = list(source.chunks(2_500, chunk_size=1_000, random_state=5))
+    assert [len(documents) for documents, _ in texts] == [1_000, 1_000, 500]
+    for (documents, y_text), (X, y) in zip(texts, rows, strict=True):
+        np.testing.assert_array_equal(y_text, y)
+        # Counting each text's words and adding each count into the column
+        # the source hashes that word to must rebuild the row of chunks().
+        counter = CountVectorizer(token_pattern=r"\S+", lowercase=False)
+        counts = counter.fit_transform(documents)
+        words = counter.get_feature_names_out()
+        ranks = np.array([int(word[1:], 36) for word in words])
+        assert all(
+            word == "w" + np.base_repr(rank, 36).lower()
+            for word, rank in zip(words, ranks)
+        )
+        to_columns = sp.csr_matrix(
+            (np.ones(ranks.size), (np.arange(ranks.size), source.word_columns_[ranks])),
+            shape=(ranks.size, source.n_features),
+        )
+        column_counts = (counts @ to_columns).tocsr()
+        column_counts.data = 1.0 + np.log(column_counts.data)
+        rebuilt = normalize(column_counts)
+        assert rebuilt.nnz == X.nnz
+        assert abs(rebuilt - X).max() < 1e-12
+        # The default token pattern finds every word too.
+        hashed = HashingVectorizer(alternate_sign=False, norm=None)
+        np.testing.assert_array_equal(
+            hashed.transform(documents).sum(axis=1).A1, counts.sum(axis=1).A1
+        )
+
+
+def test_texts_same_random_state_same_stream():
+    source = PlantedBagOfWords(n_classes=3, n_features=2**12)
+    first = next(source.texts(500, random_state=3))
+    again = next(
+        PlantedBagOfWords(n_classes=3, n_features=2**12).texts(500, random_state=3)
+    )
+    other = next(source.texts(500, random_state=4))
+    assert first[0] == again[0] and np.array_equal(first[1], again[1])
+    assert first[0] != other[0]

@@ -10,6 +10,10 @@ label is drawn from a logistic model planted on those very features::
 
 so a linear model can recover it, up to what the data show of rare words.
 
+The same documents can be drawn as text (``texts``), for a vectorizer to
+tokenise and hash: word ``r`` (by rank, 0 the most frequent) is written
+``"w"`` followed by ``r`` in base 36, so frequent words are short ones.
+
 With Poisson document lengths the count of each column is Poisson on its
 own, so the expected number of non-zeros per row, ``sum_f 1 - exp(-lam p_f)``
 over the columns' token probabilities ``p_f``, is exact; the document length
@@ -64,6 +68,8 @@ class PlantedBagOfWords:
         Planted weights of those columns; every other column weighs 0.
         ``n_outputs`` is 1 for two classes, else ``n_classes``.
     intercept_ : ndarray of shape (n_outputs,)
+    word_columns_ : ndarray of shape (n_vocabulary,)
+        The column each word hashes to, by rank (0 the most frequent).
     doc_length_ : float
         Mean number of tokens per document, solved from ``nnz_per_row``.
 
@@ -99,6 +105,7 @@ class PlantedBagOfWords:
         word_column = (word_ids * _HASH_MULTIPLIER) % np.uint64(2**32)
         word_column = (word_column % np.uint64(n_features)).astype(np.intp)
         self.columns_, self._word_slot = np.unique(word_column, return_inverse=True)
+        self.word_columns_ = self.columns_[self._word_slot]
         # Documents are built in "slot" space (one slot per used column);
         # columns_ is increasing, so mapping slots to columns keeps the
         # indices of every row sorted.
@@ -126,10 +133,17 @@ class PlantedBagOfWords:
         pilot = self._rows(2_000, rng)
         self.intercept_ = -np.asarray(pilot @ self.coef_).mean(axis=0)
 
+    def _tokens(self, n_samples, rng):
+        """Document lengths, and every document's word ranks one after another."""
+        lengths = rng.poisson(self.doc_length_, size=n_samples)
+        return lengths, np.searchsorted(self._word_cdf, rng.random(lengths.sum()))
+
     def _rows(self, n_samples, rng):
         """Unit-norm rows in slot space, shape (n_samples, n_columns)."""
-        lengths = rng.poisson(self.doc_length_, size=n_samples)
-        tokens = np.searchsorted(self._word_cdf, rng.random(lengths.sum()))
+        return self._rows_of_tokens(*self._tokens(n_samples, rng))
+
+    def _rows_of_tokens(self, lengths, tokens):
+        n_samples = lengths.size
         docs = np.repeat(np.arange(n_samples), lengths)
         counts = sp.csr_matrix(
             (np.ones(tokens.size), (docs, self._word_slot[tokens])),
@@ -187,6 +201,67 @@ class PlantedBagOfWords:
     def _chunk(self, n_samples, rng):
         rows = self._rows(n_samples, rng)
         return self._to_columns(rows), self._labels(rows, rng)
+
+    def texts(self, n_samples, chunk_size=10_000, random_state=None):
+        """Draw ``n_samples`` documents as text, ``chunk_size`` at a time.
+
+        The documents and labels are those ``chunks`` draws with the same
+        ``random_state`` and ``chunk_size``, one for one: each document is
+        its tokens in the order drawn, separated by spaces, word ``r`` (by
+        rank, 0 the most frequent) written ``"w"`` followed by ``r`` in
+        base 36. Every word has at least two characters, so the default
+        token pattern of scikit-learn's vectorizers finds them all: counting
+        them gives the counts the rows of ``chunks`` are made from (a
+        vectorizer's own hashing puts them in other columns). The labels are drawn from the planted model
+        applied to the rows of ``chunks``.
+
+        Parameters
+        ----------
+        n_samples : int
+        chunk_size : int, default=10_000
+        random_state : int or None, default=None
+            Seeds the documents and their labels. The same seed and
+            ``chunk_size`` give the same stream.
+
+        Yields
+        ------
+        documents : list of str, of length m
+        y : ndarray of int, shape (m,)
+            Class indices 0 .. n_classes - 1.
+
+        Examples
+        --------
+        >>> from sklearn_sgdlogreg.datasets import PlantedBagOfWords
+        >>> source = PlantedBagOfWords(n_classes=3, n_features=2**12, random_state=0)
+        >>> documents, y = next(source.texts(1_000, random_state=1))
+        >>> len(documents), y.shape
+        (1000, (1000,))
+        >>> documents[0].split()[:8]
+        ['w0', 'wkp', 'w6', 'w5', 'w4', 'wlyz', 'wu', 'w58i']
+        >>> _, y_rows = next(source.chunks(1_000, random_state=1))
+        >>> bool((y == y_rows).all())
+        True
+        """
+        rng = np.random.default_rng(random_state)
+        for start in range(0, n_samples, chunk_size):
+            yield self._text_chunk(min(chunk_size, n_samples - start), rng)
+
+    def _text_chunk(self, n_samples, rng):
+        lengths, tokens = self._tokens(n_samples, rng)
+        y = self._labels(self._rows_of_tokens(lengths, tokens), rng)
+        words = self._spellings()[tokens].tolist()
+        ends = np.cumsum(lengths).tolist()
+        starts = [0, *ends[:-1]]
+        return [" ".join(words[a:b]) for a, b in zip(starts, ends)], y
+
+    def _spellings(self):
+        """The words as strings, by rank; made on first use, then kept."""
+        if getattr(self, "_words", None) is None:
+            self._words = np.array(
+                ["w" + np.base_repr(r, 36).lower() for r in range(self.n_vocabulary)],
+                dtype=object,
+            )
+        return self._words
 
     def sample(self, n_samples, random_state=None, chunk_size=10_000):
         """Draw ``n_samples`` documents at once (the chunks stacked).
