@@ -178,3 +178,19 @@ def test_quick_chunks_times_every_size_for_both_learners(capsys):
     for size in result.sizes:
         assert result.log_loss["SGDLogisticRegression", size] < result.prior_log_loss
     assert len(result.checks) == 3 and out.count("target chunks: ") == 3
+
+
+def test_dask_fit_projection_adds_compute_overhead_and_transfers():
+    from benchmarks.dask_fit import BANDWIDTH, TASK_SECONDS, Fit, projection
+
+    local = Fit("one machine", 5, 4.0, 0.0, 0.3, 0)
+    one = Fit("1 worker", 5, 4.5, 0.0, 0.3, 10)
+    overhead, rows = projection(local, one, one, model_bytes=1.25e8, workers=(8,))
+    assert overhead == pytest.approx(0.5)
+    w, compute, tree, serial, sent = rows[0]
+    hop = 1.25e8 / BANDWIDTH  # 0.1 s a transfer
+    assert (w, compute) == (8, 0.5)
+    # 3 levels out and 3 back at best; 3 back and 7 sends out at worst.
+    assert tree == pytest.approx(0.5 + 0.5 + 16 * TASK_SECONDS + 6 * hop)
+    assert serial == pytest.approx(0.5 + 0.5 + 16 * TASK_SECONDS + 10 * hop)
+    assert sent == 7 * 2 * 1.25e8

@@ -61,7 +61,9 @@ html_show_sourcelink = False
 # there (the navigation bar and the previous/next links lead between them).
 html_sidebars = {
     page: []
-    for page in ["derivation", "defaults", "comparison", "features", "export"]
+    for page in [
+        "derivation", "defaults", "comparison", "features", "export", "scaling"
+    ]
 }
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]

@@ -339,6 +339,13 @@ class _Part:
         self.sample_weight = sample_weight
         self.squared_norms = squared_norms
 
+    def replace(self, **changes):
+        """A new part with some attributes changed: a task must not change
+        its inputs, which Dask may hand to another task or recompute."""
+        part = copy.copy(self)
+        part.__dict__.update(changes)
+        return part
+
     def __sizeof__(self):
         # Dask's memory accounting (spilling, transfers) reads this.
         arrays = [self.X.data, self.X.indices, self.X.indptr, self.labels,
@@ -435,24 +442,20 @@ def _header(part):
 
 
 def _as_dtype(part, dtype):
-    part.X = part.X.astype(dtype, copy=False)
-    return part
+    return part.replace(X=part.X.astype(dtype, copy=False))
 
 
 def _index_classes(part, classes):
-    part.labels = np.searchsorted(classes, part.labels).astype(np.intp)
-    return part
+    return part.replace(labels=np.searchsorted(classes, part.labels).astype(np.intp))
 
 
 def _weigh_classes(part, classes, weights):
     part = _index_classes(part, classes)
-    part.sample_weight = part.sample_weight * weights[part.labels]
-    return part
+    return part.replace(sample_weight=part.sample_weight * weights[part.labels])
 
 
 def _divide_weights(part, unit):
-    part.sample_weight = part.sample_weight / unit
-    return part
+    return part.replace(sample_weight=part.sample_weight / unit)
 
 
 def _summarise(part):
