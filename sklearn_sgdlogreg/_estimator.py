@@ -442,10 +442,12 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             parts = self._parts(classes, solver)
         # Every check has passed: only now does the previous model go.
         self._reset(classes, counts, rng, solver)
-        return self._partial_fit(
+        self._partial_fit(
             X, y_index, sample_weight, train, validation, self.max_iter, parts,
             squared_norms, warn=True,
         )  # fmt: skip
+        self._check_model_finite()
+        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     @_one_call_at_a_time
@@ -511,6 +513,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             self._reset(classes, counts, rng, solver)
         elif hand_set is not None:
             self._solver.set_weights(*hand_set)
+            self._show_solvers_model()  # which is now the one set by hand
         self._class_counts = counts
         if not sample_weight.any():
             # Weightless data is absent data: nothing moves, not even t_.
@@ -629,6 +632,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         self._class_counts = class_counts
         self._rng = rng
         self._solver = solver
+        self._show_solvers_model()
         self.loss_curve_ = []
         if self.early_stopping:
             self.validation_scores_ = []
@@ -818,6 +822,16 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
                 f"no coef_ or intercept_."
             )
         return self._solver.coef_intercept()
+
+    def _check_model_finite(self):
+        """After a fit: the model read as users read it is finite.
+
+        Each epoch checks the weights and the average's scalars; the
+        average's correction U is checked in full only now and then, and
+        an overflow there shows only in the averaged model.
+        """
+        if not _all_finite(*self._model()):
+            self._discard_diverged(self.n_iter_)
 
     def _show_by_hand(self, coef, intercept):
         self._shown = (coef, intercept)
@@ -1035,6 +1049,16 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         if "_solver" in self.__dict__:
             size += self._solver.__sizeof__()
         return size
+
+    def __setstate__(self, state):
+        if "_exported" in state:
+            # coef_ is a property now: a stored coef_ would be shadowed.
+            raise ValueError(
+                "This SGDLogisticRegression was pickled by an earlier version "
+                "of sklearn-sgdlogreg, whose state this version does not read; "
+                "fit it again."
+            )
+        super().__setstate__(state)
 
     def __sklearn_is_fitted__(self):
         # validate_data sets n_features_in_ before a first call's own checks

@@ -145,6 +145,7 @@ class Solver:
         A solver that was not averaging starts an average of the iterates
         from its next step on.
         """
+        self._model = None
         if average_start is None:
             self.average = None
         elif self.average is None:
@@ -342,6 +343,8 @@ class Solver:
         )
         if not finite:
             return np.inf
+        if not batches.total_weight:  # only rows of weight 0: no loss
+            return self.penalty_value(penalty)
         return weighted_loss / batches.total_weight + self.penalty_value(penalty)
 
     def penalty_value(self, penalty):
@@ -451,10 +454,16 @@ class Solver:
         as :meth:`mixed` leaves it). ``weighted_loss``, ``loss_weight``: the
         share's summed weighted losses and weights, for the objective.
         """
+        if self.adagrad is not None:
+            raise ValueError("AdaGrad's per-feature state cannot be mixed.")
         samples = self.t - start.t
+        # Summed in float64, whatever the model's dtype: the mixture scales
+        # the mean up, and its rounding with it.
         parts = {
             "samples": samples,
-            "W": samples * (self.scale * self._paid_weights()),
+            "W": (samples * self.scale) * self._paid_weights().astype(
+                np.float64, copy=False
+            ),
             "intercept": samples * self.intercept.astype(np.float64),
             "weighted_loss": weighted_loss,
             "loss_weight": loss_weight,
@@ -463,7 +472,7 @@ class Solver:
             avg, before = self.average, start.average
             # The share's sum of weighted iterates: P V - U less the start's
             # (P = 0 there, so -U).
-            parts["average_sum"] = avg.P * self.V - avg.U
+            parts["average_sum"] = avg.P * self.V.astype(np.float64, copy=False) - avg.U
             if before is not None:
                 parts["average_sum"] += before.U
                 parts["average_total"] = avg.total - before.total

@@ -29,7 +29,6 @@ import scipy.sparse as sp
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_array,
     check_is_fitted,
     column_or_1d,
@@ -42,6 +41,7 @@ from ._estimator import (
     _checked_csr,
     _has_duplicate_entries,
     _squared_row_norms,
+    _weights_of_chunk,
 )
 from ._solver import Batches
 from ._stopping import StoppingRule
@@ -174,7 +174,15 @@ class DaskSGDLogisticRegression(SGDLogisticRegression):
         del solver  # the estimator's reference is let go once it is sent
         self.n_features_in_ = n_features
         self.__dict__.pop("feature_names_in_", None)
-        self._fit_on_cluster(client, parts)
+        try:
+            self._fit_on_cluster(client, parts)
+        except BaseException:
+            # Half a fit (a worker lost, an interrupt) is no model: forget
+            # it, as a diverged fit is forgotten.
+            for name in ("_shown", "_shown_by_hand", "_solver", "classes_",
+                         "t_", "n_iter_"):  # fmt: skip
+                self.__dict__.pop(name, None)
+            raise
         return self
 
     def _fit_on_cluster(self, client, parts):
@@ -200,7 +208,9 @@ class DaskSGDLogisticRegression(SGDLogisticRegression):
                 client.submit(
                     _train_share, state, settings,
                     int(self._rng.randint(np.iinfo(np.int32).max)), *share,
-                    workers=[worker], allow_other_workers=False, pure=False,
+                    # Where the share is; elsewhere only if that worker is
+                    # lost (its parts are then recomputed there).
+                    workers=[worker], allow_other_workers=True, pure=False,
                 )  # fmt: skip
                 for worker, share in shares.items()
             ]
@@ -224,6 +234,7 @@ class DaskSGDLogisticRegression(SGDLogisticRegression):
         self.n_iter_ = epoch
         self.t_ = self._solver.t
         self._show_solvers_model()
+        self._check_model_finite()
         if not converged and self.tol is not None:
             self._warn_not_converged()
 
@@ -239,7 +250,7 @@ class DaskSGDLogisticRegression(SGDLogisticRegression):
         scores : ndarray or dask.array.Array
         """
         if _is_dask_collection(X):
-            return self._by_block(X, "decision_function", np.float64)
+            return self._by_block(X, "decision_function", self._output_dtype(X))
         return super().decision_function(X)
 
     def predict(self, X):
@@ -270,7 +281,7 @@ class DaskSGDLogisticRegression(SGDLogisticRegression):
         proba : ndarray or dask.array.Array of shape (n_samples, n_classes)
         """
         if _is_dask_collection(X):
-            return self._by_block(X, "predict_proba", np.float64)
+            return self._by_block(X, "predict_proba", self._output_dtype(X))
         return super().predict_proba(X)
 
     def predict_log_proba(self, X):
@@ -285,8 +296,13 @@ class DaskSGDLogisticRegression(SGDLogisticRegression):
         log_proba : ndarray or dask.array.Array of shape (n_samples, n_classes)
         """
         if _is_dask_collection(X):
-            return self._by_block(X, "predict_log_proba", np.float64)
+            return self._by_block(X, "predict_log_proba", self._output_dtype(X))
         return super().predict_log_proba(X)
+
+    def _output_dtype(self, X):
+        """The scores' dtype: X's and the model's, promoted."""
+        check_is_fitted(self)
+        return np.result_type(X.dtype, self._solver.dtype)
 
     def _by_block(self, X, method, dtype):
         """``method`` of this model, mapped over X's blocks."""
@@ -416,7 +432,11 @@ def _check_block(X, y, sample_weight):
     data, as a :class:`_Part`."""
     if sp.issparse(X):
         X = _checked_csr(X)
-    X = _as_csr(check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32]))
+    # A block may be empty (a filter left nothing of it) or weightless.
+    X = _as_csr(
+        check_array(X, accept_sparse="csr", dtype=[np.float64, np.float32],
+                    ensure_min_samples=0)
+    )  # fmt: skip
     if _has_duplicate_entries(X):
         X = X.copy()
         X.sum_duplicates()
@@ -427,9 +447,7 @@ def _check_block(X, y, sample_weight):
             f"{y.shape[0]}."
         )
     check_classification_targets(y)
-    sample_weight = _check_sample_weight(
-        sample_weight, X, dtype=np.float64, ensure_non_negative=True
-    )
+    sample_weight = _weights_of_chunk(sample_weight, X)
     _check_weight_sum(sample_weight)
     return _Part(X, y, sample_weight, _squared_row_norms(X))
 
@@ -493,6 +511,8 @@ def _train_share(start, settings, seed, *parts):
     order = rng.permutation(len(parts)) if shuffle else range(len(parts))
     for i in order:
         part = parts[i]
+        if not part.sample_weight.any():
+            continue  # weightless rows are absent rows
         batches = Batches(
             np.arange(part.X.shape[0]), part.sample_weight, batch_size,
             rng if shuffle else None,

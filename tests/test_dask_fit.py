@@ -183,3 +183,30 @@ def test_class_weights_and_sample_weights_apply_as_on_one_machine(client, debian
         1 + 2 * (weights * clf._class_weights(clf.classes_, expected)[
             np.searchsorted(clf.classes_, y_train)]).sum()
     )
+
+
+def test_weightless_and_empty_blocks_are_absent_rows(client, debian):
+    X_train, _, y_train, _ = debian
+    n = X_train.shape[0]
+    # The first block weighs nothing, the second is empty.
+    X = sp.vstack([X_train[:1_000], X_train[:0], X_train[1_000:]], format="csr")
+    weights = np.r_[np.zeros(1_000), np.ones(n - 1_000)]
+    dX = da.from_array(X, chunks=((1_000, 0, n - 1_000), (X.shape[1],)),
+                       asarray=False)  # fmt: skip
+    dy = da.from_array(y_train, chunks=((1_000, 0, n - 1_000),))
+    dw = da.from_array(weights, chunks=((1_000, 0, n - 1_000),))
+    clf = DaskSGDLogisticRegression(max_iter=2, tol=None, random_state=0)
+    clf.fit(dX, dy, sample_weight=dw)
+    assert clf.t_ == 1 + 2 * (n - 1_000)
+
+
+def test_scores_of_a_float32_model_are_declared_float32(client, debian):
+    X_train, X_test, y_train, _ = debian
+    X32 = X_train.astype(np.float32)
+    clf = DaskSGDLogisticRegression(max_iter=2, tol=None, random_state=0)
+    clf.fit(*_chunked(X32, y_train, 2_000))
+    dX = da.from_array(X_test.astype(np.float32), chunks=(500, X_test.shape[1]),
+                       asarray=False)  # fmt: skip
+    lazy = clf.predict_proba(dX)
+    assert lazy.dtype == np.float32
+    assert lazy.compute().dtype == np.float32

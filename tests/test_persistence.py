@@ -96,3 +96,11 @@ def test_coef_set_by_hand_survives_the_round_trip_and_is_honoured():
     clf.partial_fit(X, y)
     restored.partial_fit(X, y)
     np.testing.assert_array_equal(restored.coef_, clf.coef_)
+
+
+def test_a_pickle_of_an_earlier_version_is_refused_by_name():
+    from sklearn_sgdlogreg import SGDLogisticRegression
+
+    clf = SGDLogisticRegression()
+    with pytest.raises(ValueError, match="pickled by an earlier version"):
+        clf.__setstate__({"_exported": (None, None), "alpha": 1e-4})

@@ -212,8 +212,8 @@ class PlantedBagOfWords:
         base 36. Every word has at least two characters, so the default
         token pattern of scikit-learn's vectorizers finds them all: counting
         them gives the counts the rows of ``chunks`` are made from (a
-        vectorizer's own hashing puts them in other columns). The labels are drawn from the planted model
-        applied to the rows of ``chunks``.
+        vectorizer's own hashing puts them in other columns). The labels are
+        drawn from the planted model applied to the rows of ``chunks``.
 
         Parameters
         ----------
