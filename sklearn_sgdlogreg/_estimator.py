@@ -518,7 +518,6 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
         if not sample_weight.any():
             # Weightless data is absent data: nothing moves, not even t_.
             if first:
-                self._show_solvers_model()
                 self.t_, self.n_iter_ = self._solver.t, 1
             return self
         self._partial_fit(
@@ -680,7 +679,6 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _validate(self, X, y_index, sample_weight, validation, best):
         """Score the validation rows; return their log-loss and the best model."""
-        self._show_solvers_model()
         score = -self._log_loss(
             X[validation], y_index[validation], sample_weight[validation]
         )
@@ -890,9 +888,7 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
 
     def _discard_diverged(self, epoch):
         """Forget the model (it is no longer finite) and say what to change."""
-        for name in ("_shown", "_shown_by_hand", "_solver", "classes_", "t_",
-                     "n_iter_"):
-            self.__dict__.pop(name, None)
+        self._forget_model()
         rate = (
             f"learning_rate={self.learning_rate!r}"
             if self.learning_rate in ("auto", "optimal", "adagrad")
@@ -906,6 +902,12 @@ class SGDLogisticRegression(ClassifierMixin, BaseEstimator):
             f"intercept_init. Scale X (StandardScaler, or normalize rows), "
             f"lower eta0, or use learning_rate='auto'."
         )
+
+    def _forget_model(self):
+        """Back to no model: what a fit that did not finish leaves."""
+        for name in ("_shown", "_shown_by_hand", "_solver", "classes_", "t_",
+                     "n_iter_"):  # fmt: skip
+            self.__dict__.pop(name, None)
 
     def _tol(self):
         """The relative tolerance of the stopping rule (``tol="auto"`` resolved)."""

@@ -124,8 +124,7 @@ class Solver:
         self.scale_folds = 0  # counted by the compiled epoch
         # sum(V**2) and sum(|V|), in float64: the penalty's value and the
         # divergence check, kept up to date from the rows an epoch touches.
-        self._squares, self._absolutes = sums(W)
-        self._tracked_rows = 0  # rows summed since the last full pass
+        self._sum_all_rows()
         self._model = None  # coef_intercept's arrays, until the next change
         self._workspace = None  # the compiled epoch's scratch, kept between epochs
 
@@ -166,8 +165,7 @@ class Solver:
         self.scale = 1.0
         self.intercept = intercept
         self._model = None
-        self._squares, self._absolutes = sums(W)
-        self._tracked_rows = 0
+        self._sum_all_rows()
         self.l1_applied[:] = self.l1_total
         if self.l1_entitled is not None:
             self.l1_entitled[:] = 0.0
@@ -319,8 +317,7 @@ class Solver:
         )
         if rows is None or self.scale_folds != folds:
             # A fold rewrote every row: the sums start again from all of V.
-            self._squares, self._absolutes = sums(self.V)
-            self._tracked_rows = 0
+            self._sum_all_rows()
             finite = self.average is None or np.isfinite(sums(self.average.U)[1])
         else:
             # Untouched rows of V did not change (their shrink is the
@@ -372,6 +369,11 @@ class Solver:
             return None
         return X.indices
 
+    def _sum_all_rows(self):
+        """sum(V**2) and sum(|V|) from all of V; no rows tracked since."""
+        self._squares, self._absolutes = sums(self.V)
+        self._tracked_rows = 0
+
     def _seen_rows(self):
         """``row_sums``'s scratch vector, kept between epochs."""
         if self.__dict__.get("_seen") is None:
@@ -390,8 +392,7 @@ class Solver:
             # and an L1 that returns starts its charges afresh rather than
             # from stale ones.
             pay_all_owed_l1(self, self.V, ElasticNet(self.l1, 1.0))
-            self._squares, self._absolutes = sums(self.V)
-            self._tracked_rows = 0
+            self._sum_all_rows()
             self.l1_entitled = self.l1_received = None
 
     def coef_intercept(self):

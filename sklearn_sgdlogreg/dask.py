@@ -179,9 +179,7 @@ class DaskSGDLogisticRegression(SGDLogisticRegression):
         except BaseException:
             # Half a fit (a worker lost, an interrupt) is no model: forget
             # it, as a diverged fit is forgotten.
-            for name in ("_shown", "_shown_by_hand", "_solver", "classes_",
-                         "t_", "n_iter_"):  # fmt: skip
-                self.__dict__.pop(name, None)
+            self._forget_model()
             raise
         return self
 
@@ -250,7 +248,7 @@ class DaskSGDLogisticRegression(SGDLogisticRegression):
         scores : ndarray or dask.array.Array
         """
         if _is_dask_collection(X):
-            return self._by_block(X, "decision_function", self._output_dtype(X))
+            return self._by_block(X, "decision_function")
         return super().decision_function(X)
 
     def predict(self, X):
@@ -265,8 +263,7 @@ class DaskSGDLogisticRegression(SGDLogisticRegression):
         y_pred : ndarray or dask.array.Array
         """
         if _is_dask_collection(X):
-            check_is_fitted(self)
-            return self._by_block(X, "predict", self.classes_.dtype)
+            return self._by_block(X, "predict")
         return super().predict(X)
 
     def predict_proba(self, X):
@@ -281,7 +278,7 @@ class DaskSGDLogisticRegression(SGDLogisticRegression):
         proba : ndarray or dask.array.Array of shape (n_samples, n_classes)
         """
         if _is_dask_collection(X):
-            return self._by_block(X, "predict_proba", self._output_dtype(X))
+            return self._by_block(X, "predict_proba")
         return super().predict_proba(X)
 
     def predict_log_proba(self, X):
@@ -296,17 +293,18 @@ class DaskSGDLogisticRegression(SGDLogisticRegression):
         log_proba : ndarray or dask.array.Array of shape (n_samples, n_classes)
         """
         if _is_dask_collection(X):
-            return self._by_block(X, "predict_log_proba", self._output_dtype(X))
+            return self._by_block(X, "predict_log_proba")
         return super().predict_log_proba(X)
 
-    def _output_dtype(self, X):
-        """The scores' dtype: X's and the model's, promoted."""
-        check_is_fitted(self)
-        return np.result_type(X.dtype, self._solver.dtype)
-
-    def _by_block(self, X, method, dtype):
+    def _by_block(self, X, method):
         """``method`` of this model, mapped over X's blocks."""
         check_is_fitted(self)
+        # Labels, or scores in the promoted dtype of X and the model.
+        dtype = (
+            self.classes_.dtype
+            if method == "predict"
+            else np.result_type(X.dtype, self._solver.dtype)
+        )
         if X.ndim != 2 or X.numblocks[1] != 1:
             raise ValueError(
                 f"X must be a 2-D Dask array chunked by rows only; it has "

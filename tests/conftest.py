@@ -13,7 +13,7 @@ import pytest
 def dask_cluster(tmp_path_factory):
     """A ``distributed.LocalCluster`` of two single-threaded worker processes.
 
-    One for the whole session, started by the first test that asks for it
+    One for the whole test run, started by the first test that asks for it
     (a few seconds) and closed after the last test. Worker processes, not
     threads, so that every model and chunk a task receives has crossed a
     process boundary by pickle, as on a real cluster.
@@ -56,7 +56,7 @@ def dask_cluster(tmp_path_factory):
 
 @pytest.fixture
 def dask_client(dask_cluster):
-    """A ``distributed.Client`` of the session's cluster, for one test.
+    """A ``distributed.Client`` of the test run's cluster, for one test.
 
     It is Dask's default scheduler (and joblib's ``"dask"`` backend's
     client) during that test only: a computation in any other test runs as

@@ -20,7 +20,7 @@ from sklearn_sgdlogreg.dask import DaskSGDLogisticRegression  # noqa: E402
 
 @pytest.fixture
 def client(dask_client):
-    """The session's LocalCluster of two worker processes (tests/conftest.py)."""
+    """The test run's LocalCluster of two worker processes (tests/conftest.py)."""
     return dask_client
 
 

@@ -192,11 +192,16 @@ class PlantedBagOfWords:
         y : ndarray of int, shape (m,)
             Class indices 0 .. n_classes - 1.
         """
+        yield from self._stream(self._chunk, n_samples, chunk_size, random_state)
+
+    @staticmethod
+    def _stream(draw, n_samples, chunk_size, random_state):
+        """``draw(m, rng)`` for chunks of ``chunk_size`` up to ``n_samples``."""
         rng = np.random.default_rng(random_state)
         for start in range(0, n_samples, chunk_size):
             # No local name holds the chunk: a suspended generator would keep
             # it alive while the caller works on the next one.
-            yield self._chunk(min(chunk_size, n_samples - start), rng)
+            yield draw(min(chunk_size, n_samples - start), rng)
 
     def _chunk(self, n_samples, rng):
         rows = self._rows(n_samples, rng)
@@ -242,9 +247,9 @@ class PlantedBagOfWords:
         >>> bool((y == y_rows).all())
         True
         """
-        rng = np.random.default_rng(random_state)
-        for start in range(0, n_samples, chunk_size):
-            yield self._text_chunk(min(chunk_size, n_samples - start), rng)
+        yield from self._stream(
+            self._text_chunk, n_samples, chunk_size, random_state
+        )
 
     def _text_chunk(self, n_samples, rng):
         lengths, tokens = self._tokens(n_samples, rng)
