@@ -232,6 +232,7 @@ def chunks_text(result):
 
 
 def main(argv=None):
+    global ALPHA  # read by LEARNERS and the report
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.chunks", description=__doc__.splitlines()[0]
     )
@@ -251,7 +252,11 @@ def main(argv=None):
     parser.add_argument(
         "--quick", action="store_true", help="a smoke run: 6,000 documents, 1 pass each"
     )
+    parser.add_argument(
+        "--alpha", type=float, default=ALPHA, help=f"both learners' (default {ALPHA:g})"
+    )
     args = parser.parse_args(argv)
+    ALPHA = args.alpha
     repeats = args.repeats or (1 if args.quick else 3)
     result = run_chunks(args.sizes, repeats, 6_000 if args.quick else None)
     result.text = chunks_text(result)
